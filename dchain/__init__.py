@@ -1,0 +1,14 @@
+"""dchain: define-by-run deep learning on NumPy and CuPy, with MPI data parallelism built in.
+
+The public API follows Chainer v7 (and ChainerMN in ``dchain.distributed``). Importing dchain
+loads neither mpi4py nor cupy.
+"""
+from dchain import backend  # noqa: F401
+from dchain.config import (config, force_backprop_mode, global_config,  # noqa: F401
+                           no_backprop_mode, using_config)
+from dchain.function_node import FunctionNode  # noqa: F401
+from dchain.variable import Parameter, Variable, as_array, as_variable, grad  # noqa: F401
+from dchain import functions  # noqa: F401  (installs Variable's operators)
+from dchain.backend import get_array_module, get_device  # noqa: F401
+
+__version__ = '0.1.0'

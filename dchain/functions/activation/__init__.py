@@ -1,0 +1,1 @@
+"""activation functions; see dchain.functions for the public names."""

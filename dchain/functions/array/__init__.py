@@ -1,0 +1,1 @@
+"""array functions; see dchain.functions for the public names."""

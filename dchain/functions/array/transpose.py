@@ -1,0 +1,36 @@
+"""transpose and swapaxes."""
+import numpy
+
+from dchain.function_node import FunctionNode
+
+
+class Transpose(FunctionNode):
+
+    def __init__(self, axes=None):
+        self.axes = axes
+
+    def forward(self, inputs):
+        x, = inputs
+        if self.axes is not None and sorted(a % max(x.ndim, 1) for a in self.axes) != list(
+                range(x.ndim)):
+            raise ValueError('transpose: axes must be a permutation of the {} axes, got {}'.format(
+                x.ndim, self.axes))
+        return x.transpose(self.axes),
+
+    def backward(self, indexes, grad_outputs):
+        if self.axes is None:
+            return transpose(grad_outputs[0]),
+        inverse = tuple(numpy.argsort([a % len(self.axes) for a in self.axes]))
+        return transpose(grad_outputs[0], inverse),
+
+
+def transpose(x, axes=None):
+    """Permute the axes of ``x`` (reverse them when ``axes`` is None)."""
+    return Transpose(None if axes is None else tuple(axes)).apply((x,))[0]
+
+
+def swapaxes(x, axis1, axis2):
+    """Swap two axes of ``x``."""
+    axes = list(range(x.ndim))
+    axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
+    return transpose(x, axes)

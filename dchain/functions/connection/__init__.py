@@ -1,0 +1,1 @@
+"""connection functions; see dchain.functions for the public names."""

@@ -1,0 +1,1 @@
+"""evaluation functions; see dchain.functions for the public names."""

@@ -1,0 +1,1 @@
+"""loss functions; see dchain.functions for the public names."""

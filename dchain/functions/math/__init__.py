@@ -1,0 +1,1 @@
+"""math functions; see dchain.functions for the public names."""

@@ -1,0 +1,1 @@
+"""noise functions; see dchain.functions for the public names."""

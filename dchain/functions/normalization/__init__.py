@@ -1,0 +1,1 @@
+"""normalization functions; see dchain.functions for the public names."""

@@ -1,0 +1,1 @@
+"""pooling functions; see dchain.functions for the public names."""

@@ -1,0 +1,27 @@
+"""Small array helpers shared by the functions."""
+import numpy
+
+
+def force_array(x, dtype=None):
+    """Return ``x`` as an ndarray: NumPy turns 0-dimensional results into scalars."""
+    if numpy.isscalar(x):
+        return numpy.asarray(x, dtype=dtype)
+    if dtype is not None and x.dtype != dtype:
+        return x.astype(dtype, copy=False)
+    return x
+
+
+def sum_to_axes(shape, target):
+    """The axes to sum (keepdims) and the leading axes to drop so ``shape`` reduces to ``target``."""
+    lead = len(shape) - len(target)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(target) if n == 1 and shape[lead + i] != 1)
+    return axes, lead
+
+
+def size_of_shape(shape):
+    """The number of elements in an array of ``shape``."""
+    size = 1
+    for n in shape:
+        size *= n
+    return size
