@@ -10,3 +10,4 @@ from dchain.functions.math.basic_math import absolute, add, div, mul, neg, sub  
 from dchain.functions.math.exponential import exp, log, rsqrt, sqrt, square  # noqa: F401
 from dchain.functions.math.matmul import batch_matmul, matmul  # noqa: F401
 from dchain.functions.math.sum import mean, sum  # noqa: F401,A004
+from dchain.functions.connection.linear import linear  # noqa: F401

@@ -1,0 +1,70 @@
+"""linear: y = x W^T + b, the fully connected layer."""
+from dchain.function_node import FunctionNode
+from dchain.functions.array.reshape import reshape
+from dchain.functions.math.matmul import matmul
+from dchain.functions.math.sum import sum as _sum
+
+
+class LinearFunction(FunctionNode):
+    label = 'linear'
+
+    def check_type_forward(self, inputs):
+        x, W = inputs[0], inputs[1]
+        if x.dtype.kind != 'f' or x.dtype != W.dtype:
+            raise TypeError('linear: x and W must be float arrays of the same dtype, got {} and {}'
+                            .format(x.dtype, W.dtype))
+        if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[1]:
+            raise ValueError('linear: x of shape {} and W of shape {} do not match (expected x of '
+                             'shape (N, {}) for W of shape (out, in))'.format(
+                                 x.shape, W.shape, W.shape[1] if W.ndim == 2 else 'in'))
+        if len(inputs) == 3:
+            b = inputs[2]
+            if b.dtype != x.dtype or b.shape != (W.shape[0],):
+                raise ValueError('linear: b must have shape ({},) and dtype {}, got {} {}'.format(
+                    W.shape[0], x.dtype, b.shape, b.dtype))
+
+    def forward(self, inputs):
+        x, W = inputs[0], inputs[1]
+        self.retain_inputs((0, 1))
+        y = x.dot(W.T)
+        if len(inputs) == 3:
+            y += inputs[2]
+        return y,
+
+    def backward(self, indexes, grad_outputs):
+        x, W = self.inputs[0], self.inputs[1]
+        gy, = grad_outputs
+        result = []
+        for i in indexes:
+            if i == 0:
+                result.append(matmul(gy, W))
+            elif i == 1:
+                result.append(matmul(gy, x, transa=True))
+            else:
+                result.append(_sum(gy, axis=0))
+        return tuple(result)
+
+
+def linear(x, W, b=None, n_batch_axes=1):
+    """Fully connected layer: ``y = x W^T + b``.
+
+    Args:
+        x: input of shape (N, in), or (d1, ..., dk, ...) flattened after ``n_batch_axes`` axes.
+        W: weight of shape (out, in).
+        b: bias of shape (out,) or None.
+        n_batch_axes: how many leading axes of ``x`` are batch axes.
+    Returns:
+        A Variable of shape (N, out) (or the batch axes followed by out).
+    """
+    if n_batch_axes < 1:
+        raise ValueError('linear: n_batch_axes must be at least 1, got {}'.format(n_batch_axes))
+    batch_shape = x.shape[:n_batch_axes]
+    if x.ndim != 2 or n_batch_axes != 1:
+        batch = 1
+        for n in batch_shape:
+            batch *= n
+        x = reshape(x, (batch, -1))
+    y = LinearFunction().apply((x, W) if b is None else (x, W, b))[0]
+    if len(batch_shape) != 1:
+        y = reshape(y, batch_shape + (y.shape[1],))
+    return y
