@@ -41,14 +41,7 @@ class FunctionNode:
 
     def apply(self, inputs):
         """Run forward on ``inputs`` (Variables or arrays) and return a tuple of Variables."""
-        xs = []
-        for x in inputs:
-            if not isinstance(x, Variable):
-                if not _is_array(x):
-                    raise TypeError('{}: inputs must be Variables or arrays, got {}'.format(
-                        self.label, _type_name(x)))
-                x = _constant(x)
-            xs.append(x)
+        xs = [x if isinstance(x, Variable) else _wrap(self, x) for x in inputs]
         in_data = tuple([x._data for x in xs])
         if config.type_check:
             if backend._cupy is not None:
@@ -56,22 +49,22 @@ class FunctionNode:
             self.check_type_forward(in_data)
         outputs = self.forward(in_data)
         if config.enable_backprop:
+            rank = -1
             for x in xs:
-                if x.requires_grad:
-                    break
-            else:
-                return tuple([_constant(y) for y in outputs])
-            rank = 0
-            for x in xs:
-                if x.rank > rank:
+                if x.requires_grad and x.rank > rank:
                     rank = x.rank
-            self.rank = rank
-            self.inputs = tuple(xs)
-            ys = tuple([_output(y, self, rank + 1) for y in outputs])
-            self.outputs = tuple([weakref.ref(y) for y in ys])
-            if self._retained_outputs:
-                self._output_data = outputs
-            return ys
+            if rank >= 0:
+                # Some input needs a gradient: record this node as the outputs' creator.
+                for x in xs:
+                    if x.rank > rank:
+                        rank = x.rank
+                self.rank = rank
+                self.inputs = xs
+                ys = tuple([_output(y, self, rank + 1) for y in outputs])
+                self.outputs = tuple([weakref.ref(y) for y in ys])
+                if self._retained_outputs:
+                    self._output_data = outputs
+                return ys
         return tuple([_constant(y) for y in outputs])
 
     def retain_inputs(self, indexes):
@@ -109,6 +102,13 @@ class FunctionNode:
             if y is not None:
                 y.creator = None
         self.inputs = None
+
+
+def _wrap(node, x):
+    if not _is_array(x):
+        raise TypeError('{}: inputs must be Variables or arrays, got {}'.format(
+            node.label, _type_name(x)))
+    return _constant(x)
 
 
 def _constant(array):

@@ -4,7 +4,7 @@ import numpy
 
 def force_array(x, dtype=None):
     """Return ``x`` as an ndarray: NumPy turns 0-dimensional results into scalars."""
-    if numpy.isscalar(x):
+    if isinstance(x, numpy.generic):
         return numpy.asarray(x, dtype=dtype)
     if dtype is not None and x.dtype != dtype:
         return x.astype(dtype, copy=False)

@@ -43,7 +43,7 @@ class _Binary(FunctionNode):
             y = self._compute(a, b)
         except ValueError:
             raise _broadcast_error(self.label_name, a, b) from None
-        return force_array(y, a.dtype),
+        return force_array(y),
 
     def _reduce(self, i, g):
         shape = self._shapes[i]
@@ -75,8 +75,9 @@ class Sub(_Binary):
 class Mul(_Binary):
     label_name = 'mul'
 
+    _retained_inputs = (0, 1)
+
     def _compute(self, a, b):
-        self.retain_inputs((0, 1))
         return a * b
 
     def backward(self, indexes, grad_outputs):
@@ -88,8 +89,9 @@ class Mul(_Binary):
 class Div(_Binary):
     label_name = 'div'
 
+    _retained_inputs = (0, 1)
+
     def _compute(self, a, b):
-        self.retain_inputs((0, 1))
         return a / b
 
     def backward(self, indexes, grad_outputs):
@@ -105,8 +107,9 @@ class Div(_Binary):
 class Pow(_Binary):
     label_name = 'pow'
 
+    _retained_inputs = (0, 1)
+
     def _compute(self, a, b):
-        self.retain_inputs((0, 1))
         return a ** b
 
     def backward(self, indexes, grad_outputs):
