@@ -21,8 +21,8 @@ def _is_array(x):
 
 
 def _type_name(x):
-    return type(x).__module__ + '.' + type(x).__name__ if not isinstance(x, (int, float)) \
-        else type(x).__name__
+    module = type(x).__module__
+    return type(x).__name__ if module == 'builtins' else module + '.' + type(x).__name__
 
 
 class Variable:
