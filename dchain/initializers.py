@@ -81,6 +81,13 @@ class One(Constant):
         super().__init__(1.0, dtype)
 
 
+class NaN(Constant):
+    """Fill with NaN (what ``Link.add_param`` gives a parameter that has no initializer)."""
+
+    def __init__(self, dtype=None):
+        super().__init__(numpy.nan, dtype)
+
+
 class Identity(Initializer):
     """``scale`` times the identity matrix (square 2-D arrays)."""
 
@@ -175,9 +182,10 @@ class HeUniform(HeNormal):
 
 
 class Orthogonal(Initializer):
-    """A (semi-)orthogonal matrix times ``scale``, over the array flattened to 2-D."""
+    """A (semi-)orthogonal matrix times ``scale`` (1.1 by default, as in Chainer), over the
+    array flattened to 2-D."""
 
-    def __init__(self, scale=1.0, dtype=None, rng=None):
+    def __init__(self, scale=1.1, dtype=None, rng=None):
         super().__init__(dtype, rng)
         self.scale = scale
 
@@ -199,7 +207,7 @@ class Orthogonal(Initializer):
 def _get_initializer(initializer):
     if initializer is None:
         return LeCunNormal()
-    if numpy.isscalar(initializer):
+    if numpy.isscalar(initializer) and not isinstance(initializer, (str, bytes)):
         return Constant(initializer)
     if isinstance(initializer, numpy.ndarray) or backend.is_gpu_array(initializer):
         return Constant(initializer)

@@ -78,7 +78,7 @@ class Link:
                 type(self).__name__, name))
         from dchain import initializers
         if initializer is None:
-            initializer = initializers.Constant(numpy.nan)
+            initializer = initializers.NaN()
         initializer = initializers._get_initializer(initializer)
         if getattr(initializer, 'dtype', None) is None and hasattr(initializer, 'dtype'):
             initializer.dtype = dtype
