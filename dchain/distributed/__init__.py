@@ -1,0 +1,87 @@
+"""Data-parallel training over MPI (ChainerMN's API): the only part of dchain that imports mpi4py.
+
+    comm = dchain.distributed.create_communicator()
+    optimizer = dchain.distributed.create_multi_node_optimizer(optimizers.Adam(), comm)
+    train_iter = dchain.distributed.ShardedIterator(train, batch_size, comm)
+
+Launched with ``mpirun -n N``, each rank trains on its slice of every global batch and the
+gradients are averaged over ranks, weighted by samples; without MPI the same script runs on
+one process.
+"""
+import os
+
+from dchain.distributed.communicator import (CommunicatorBase, MpiCommunicator,  # noqa: F401
+                                             SingleCommunicator)
+
+_MPI_ENV = ('PMI_RANK', 'PMI_SIZE', 'PMIX_RANK', 'OMPI_COMM_WORLD_SIZE', 'MPI_LOCALNRANKS',
+            'PMI_FD', 'HYDI_CONTROL_FD')
+_NAMES = {'single': 'single', 'mpi': 'mpi', 'naive': 'mpi', 'flat': 'mpi', 'nccl': 'nccl',
+          'pure_nccl': 'nccl', 'auto': 'auto'}
+
+
+def launched_with_mpi():
+    """True when this process was started by an MPI launcher (mpirun, mpiexec, srun)."""
+    return any(name in os.environ for name in _MPI_ENV)
+
+
+def create_communicator(communicator_name='auto', mpi_comm=None, timeout=None, **kwargs):
+    """Create a communicator.
+
+    Args:
+        communicator_name: ``'single'`` (one process, no MPI), ``'mpi'`` (aliases ``'naive'``,
+            ``'flat'``), ``'nccl'`` (alias ``'pure_nccl'``; GPUs through CuPy's NCCL), or
+            ``'auto'``: nccl when every rank has a GPU and NCCL is available, else mpi when
+            launched under MPI with more than one process, else single.
+        mpi_comm: the mpi4py communicator to use (COMM_WORLD when None).
+        timeout: seconds before a collective that never completes aborts the job (default
+            ``$DCHAIN_COLLECTIVE_TIMEOUT`` or 1800).
+    """
+    if communicator_name not in _NAMES:
+        raise ValueError('create_communicator: communicator_name must be one of {}, got {!r}'
+                         .format(', '.join(sorted(_NAMES)), communicator_name))
+    name = _NAMES[communicator_name]
+    if kwargs:
+        raise TypeError('create_communicator: unexpected arguments {}'.format(
+            ', '.join(sorted(kwargs))))
+    if name == 'single':
+        return SingleCommunicator()
+    if name == 'auto':
+        if mpi_comm is None and not launched_with_mpi():
+            return SingleCommunicator()
+        comm = MpiCommunicator(_import_mpi(communicator_name, mpi_comm), timeout)
+        if comm.size == 1 and mpi_comm is None:
+            return SingleCommunicator()
+        if _nccl_usable(comm):
+            from dchain.distributed.nccl_communicator import NcclCommunicator
+            return NcclCommunicator(comm.mpi_comm, timeout)
+        return comm
+    mpi_comm = _import_mpi(communicator_name, mpi_comm)
+    if name == 'nccl':
+        from dchain.distributed.nccl_communicator import NcclCommunicator
+        return NcclCommunicator(mpi_comm, timeout)
+    return MpiCommunicator(mpi_comm, timeout)
+
+
+def _import_mpi(communicator_name, mpi_comm):
+    if mpi_comm is not None:
+        return mpi_comm
+    try:
+        from mpi4py import MPI
+    except ImportError as error:
+        raise RuntimeError("create_communicator({!r}): needs mpi4py, which could not be imported "
+                           "({}); install it with pip install 'dchain[mpi]'".format(
+                               communicator_name, error)) from None
+    return MPI.COMM_WORLD
+
+
+def _nccl_usable(comm):
+    """True on every rank when every rank sees a GPU and CuPy has NCCL (decided together)."""
+    from dchain import backend
+    usable = False
+    if os.environ.get('DCHAIN_NO_NCCL', '0') != '1' and backend.is_available():
+        try:
+            from cupy.cuda import nccl  # noqa: F401
+            usable = nccl.available if hasattr(nccl, 'available') else True
+        except Exception:
+            usable = False
+    return all(comm.allgather_obj(bool(usable)))

@@ -1,0 +1,179 @@
+"""No hangs: abort the whole job on an uncaught exception, and time out stuck collectives.
+
+Collectives are started non-blocking and waited on here. A wait that outlasts the timeout asks
+the other ranks, over a separate duplicated communicator, which collective each of them is
+waiting in (ranks inside a wait answer within ~0.1 s; a rank that is computing, hung or gone
+does not), prints one message naming the operation and the ranks that did not arrive, and
+calls MPI_Abort so the launcher ends every process.
+"""
+import os
+import sys
+import threading
+import time
+import traceback
+
+DEFAULT_TIMEOUT = 1800.0   # seconds; as generous as PyTorch's default process-group timeout
+_QUERY_TAG = 7101
+_REPLY_TAG = 7102
+_SPIN_SECONDS = 0.05       # pure polling first: MPI progresses collectives only inside calls
+_ANSWER_EVERY = 0.1        # how often a waiting rank answers queries about its state
+_GRACE_SECONDS = 2.0       # how long a stuck rank waits for answers before aborting
+
+_installed = False
+
+
+def timeout_from_env(timeout=None):
+    """The collective timeout: the argument, else $DCHAIN_COLLECTIVE_TIMEOUT, else 1800 s."""
+    if timeout is None:
+        value = os.environ.get('DCHAIN_COLLECTIVE_TIMEOUT')
+        if value is None:
+            return DEFAULT_TIMEOUT
+        try:
+            timeout = float(value)
+        except ValueError:
+            raise ValueError('DCHAIN_COLLECTIVE_TIMEOUT must be a number of seconds, got {!r}'
+                             .format(value)) from None
+    if timeout <= 0:
+        raise ValueError('create_communicator: timeout must be positive seconds, got {}'
+                         .format(timeout))
+    return float(timeout)
+
+
+class Watchdog:
+    """Waits on MPI requests with a deadline; one per communicator."""
+
+    def __init__(self, mpi_comm, timeout):
+        from mpi4py import MPI
+        self.MPI = MPI
+        self.comm = mpi_comm
+        self.watch = mpi_comm.Dup()  # queries never mix with the user's or dchain's traffic
+        self.rank = mpi_comm.Get_rank()
+        self.size = mpi_comm.Get_size()
+        self.timeout = timeout
+        self.calls = {}            # operation name -> how many times it was started
+
+    def begin(self, operation):
+        """Count a new call of ``operation``; returns its number (for messages)."""
+        count = self.calls.get(operation, 0) + 1
+        self.calls[operation] = count
+        return count
+
+    def wait(self, request, operation, call=None):
+        """Wait for ``request`` (an MPI request or a list of them), aborting on timeout."""
+        if isinstance(request, list):
+            test = lambda: self.MPI.Request.Testall(request)  # noqa: E731
+        else:
+            test = request.Test
+        if test():
+            return
+        start = time.monotonic()
+        spin_until = start + _SPIN_SECONDS
+        deadline = start + self.timeout
+        next_answer = start + _ANSWER_EVERY
+        spins = 0
+        while not test():
+            spins += 1
+            if spins & 255:
+                continue
+            now = time.monotonic()
+            if now > spin_until:
+                time.sleep(0.0001)
+            if now > next_answer:
+                self._answer(operation, call)
+                next_answer = now + _ANSWER_EVERY
+            if now > deadline:
+                self._abort_stuck(operation, call)
+
+    def _answer(self, operation, call):
+        """Tell any rank that asked which collective this rank is waiting in."""
+        MPI = self.MPI
+        status = MPI.Status()
+        while self.watch.Iprobe(MPI.ANY_SOURCE, _QUERY_TAG, status):
+            source = status.Get_source()
+            query = bytearray(status.Get_count(MPI.BYTE))
+            self.watch.Recv([query, MPI.BYTE], source, _QUERY_TAG)
+            reply = _encode(operation, call or self.calls.get(operation, 0))
+            self.watch.Send([reply, MPI.BYTE], source, _REPLY_TAG)
+
+    def _abort_stuck(self, operation, call):
+        MPI = self.MPI
+        call = call or self.calls.get(operation, 0)
+        mine = _encode(operation, call)
+        others = [r for r in range(self.size) if r != self.rank]
+        sends = [self.watch.Isend([mine, MPI.BYTE], r, _QUERY_TAG) for r in others]
+        replies = {}
+        until = time.monotonic() + _GRACE_SECONDS
+        status = MPI.Status()
+        while time.monotonic() < until and len(replies) < len(others):
+            self._answer(operation, call)
+            if self.watch.Iprobe(MPI.ANY_SOURCE, _REPLY_TAG, status):
+                buf = bytearray(status.Get_count(MPI.BYTE))
+                source = status.Get_source()
+                self.watch.Recv([buf, MPI.BYTE], source, _REPLY_TAG)
+                replies[source] = _decode(buf)
+            else:
+                time.sleep(0.01)
+        del sends
+        arrived = [self.rank] + sorted(r for r, state in replies.items()
+                                       if state == (operation, call))
+        elsewhere = {r: state for r, state in replies.items() if state != (operation, call)}
+        missing = [r for r in others if r not in replies]
+        lines = ['[rank {}] dchain: {} (call #{}) did not complete within {:g} s '
+                 '(DCHAIN_COLLECTIVE_TIMEOUT).'.format(self.rank, operation, call, self.timeout),
+                 '  ranks waiting in it: {}'.format(_ranks(sorted(arrived)))]
+        for r, (other_op, other_call) in sorted(elsewhere.items()):
+            lines.append('  rank {} is waiting in {} (call #{}) instead'.format(
+                r, other_op, other_call))
+        if missing:
+            lines.append('  ranks that did not arrive (busy, hung or gone): {}'.format(
+                _ranks(missing)))
+        lines.append('  aborting the job.')
+        abort('\n'.join(lines))
+
+
+def _encode(operation, call):
+    return bytearray('{}\n{}'.format(operation, call).encode())
+
+
+def _decode(buf):
+    operation, call = bytes(buf).decode().rsplit('\n', 1)
+    return operation, int(call)
+
+
+def _ranks(ranks):
+    return ', '.join(str(r) for r in ranks) if ranks else 'none'
+
+
+def abort(message, code=1):
+    """Print ``message`` to stderr and end every process of the job (MPI_Abort)."""
+    try:
+        sys.stderr.write(message.rstrip('\n') + '\n')
+        sys.stderr.flush()
+        sys.stdout.flush()
+    finally:
+        from mpi4py import MPI
+        MPI.COMM_WORLD.Abort(code)
+
+
+def install_abort_on_error(rank):
+    """Make an uncaught exception (in any thread) print ``[rank R]`` and abort the job.
+
+    Opt out with ``DCHAIN_ABORT_ON_ERROR=0``. Installed once per process.
+    """
+    global _installed
+    if _installed or os.environ.get('DCHAIN_ABORT_ON_ERROR', '1') == '0':
+        return
+    _installed = True
+
+    def excepthook(kind, value, tb):
+        text = ''.join(traceback.format_exception(kind, value, tb))
+        prefixed = ''.join('[rank {}] {}\n'.format(rank, line) for line in text.splitlines())
+        abort(prefixed + '[rank {}] dchain: uncaught {} on rank {}; aborting the job '
+              '(set DCHAIN_ABORT_ON_ERROR=0 to let other ranks continue).'.format(
+                  rank, kind.__name__, rank))
+
+    def thread_hook(args):
+        excepthook(args.exc_type, args.exc_value, args.exc_traceback)
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_hook
