@@ -11,3 +11,19 @@ from dchain.functions.math.exponential import exp, log, rsqrt, sqrt, square  # n
 from dchain.functions.math.matmul import batch_matmul, matmul  # noqa: F401
 from dchain.functions.math.sum import mean, sum  # noqa: F401,A004
 from dchain.functions.connection.linear import linear  # noqa: F401
+from dchain.functions.activation.elu import elu  # noqa: F401
+from dchain.functions.activation.gelu import gelu  # noqa: F401
+from dchain.functions.activation.log_softmax import log_softmax  # noqa: F401
+from dchain.functions.activation.relu import leaky_relu, relu  # noqa: F401
+from dchain.functions.activation.sigmoid import sigmoid  # noqa: F401
+from dchain.functions.activation.softmax import softmax  # noqa: F401
+from dchain.functions.activation.softplus import softplus  # noqa: F401
+from dchain.functions.activation.swish import swish  # noqa: F401
+from dchain.functions.activation.tanh import tanh  # noqa: F401
+from dchain.functions.array.cast import cast  # noqa: F401
+from dchain.functions.array.concat import concat, split_axis  # noqa: F401
+from dchain.functions.array.pad import pad  # noqa: F401
+from dchain.functions.array.stack import separate, stack  # noqa: F401
+from dchain.functions.array.where import where  # noqa: F401
+from dchain.functions.math.clip import clip  # noqa: F401
+from dchain.functions.math.minmax import max, maximum, min, minimum  # noqa: F401,A004
