@@ -5,10 +5,10 @@ from dchain.utils import force_array
 from dchain.variable import Variable
 
 
-def _normalize(slices):
+def _normalize(slices, xp):
     if isinstance(slices, list):
-        # A list index is advanced indexing, as in NumPy.
-        slices = (backend.get_array_module().asarray(slices),) if not any(
+        # A list index is advanced indexing, as in NumPy (on the device of x).
+        slices = (xp.asarray(slices),) if not any(
             isinstance(s, (slice, list, tuple)) or s is None or s is Ellipsis
             for s in slices) else tuple(slices)
     if isinstance(slices, Variable):
@@ -55,11 +55,10 @@ class GetItemGrad(FunctionNode):
         gx = xp.zeros(self.in_shape, gy.dtype)
         if _is_basic(self.slices):
             gx[self.slices] = gy
-        elif xp is backend.numpy:
-            # add.at accumulates repeated indices (advanced indexing may repeat).
-            xp.add.at(gx, self.slices, gy)
         else:
-            gx.scatter_add(self.slices, gy)
+            # add.at accumulates repeated indices (advanced indexing may repeat); NumPy and CuPy
+            # both have it.
+            xp.add.at(gx, self.slices, gy)
         return gx,
 
     def backward(self, indexes, grad_outputs):
@@ -68,4 +67,4 @@ class GetItemGrad(FunctionNode):
 
 def get_item(x, slices):
     """``x[slices]``: integers, slices, None, Ellipsis, integer or boolean arrays."""
-    return GetItem(_normalize(slices)).apply((x,))[0]
+    return GetItem(_normalize(slices, backend.get_array_module(x))).apply((x,))[0]

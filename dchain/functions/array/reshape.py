@@ -50,7 +50,11 @@ def squeeze(x, axis=None):
     if axis is None:
         axes = [i for i, n in enumerate(shape) if n == 1]
     else:
-        axes = [a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)]
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        for a in axes:
+            if not -len(shape) <= a < len(shape):
+                raise ValueError('squeeze: axis {} is out of range for shape {}'.format(a, shape))
+        axes = [a % len(shape) for a in axes]
         for a in axes:
             if shape[a] != 1:
                 raise ValueError('squeeze: axis {} of shape {} does not have length 1'.format(

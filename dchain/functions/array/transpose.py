@@ -11,11 +11,13 @@ class Transpose(FunctionNode):
 
     def forward(self, inputs):
         x, = inputs
-        if self.axes is not None and sorted(a % max(x.ndim, 1) for a in self.axes) != list(
-                range(x.ndim)):
+        axes = self.axes
+        if axes is not None and (
+                len(axes) != x.ndim or any(not -x.ndim <= a < x.ndim for a in axes) or
+                sorted(a % x.ndim for a in axes) != list(range(x.ndim))):
             raise ValueError('transpose: axes must be a permutation of the {} axes, got {}'.format(
-                x.ndim, self.axes))
-        return x.transpose(self.axes),
+                x.ndim, axes))
+        return x.transpose(axes),
 
     def backward(self, indexes, grad_outputs):
         if self.axes is None:
@@ -31,6 +33,11 @@ def transpose(x, axes=None):
 
 def swapaxes(x, axis1, axis2):
     """Swap two axes of ``x``."""
-    axes = list(range(x.ndim))
+    ndim = x.ndim
+    for axis in (axis1, axis2):
+        if not -ndim <= axis < ndim:
+            raise ValueError('swapaxes: axis {} is out of range for {} dimensions'.format(
+                axis, ndim))
+    axes = list(range(ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
