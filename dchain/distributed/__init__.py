@@ -85,3 +85,7 @@ def _nccl_usable(comm):
         except Exception:
             usable = False
     return all(comm.allgather_obj(bool(usable)))
+from dchain.distributed.datasets import scatter_dataset  # noqa: F401,E402
+from dchain.distributed.iterators import ShardedIterator  # noqa: F401,E402
+from dchain.distributed.optimizer import (MultiNodeOptimizer, check_same_model,  # noqa: F401,E402
+                                          create_multi_node_optimizer)

@@ -88,6 +88,14 @@ class SingleCommunicator(CommunicatorBase):
         _check_array('allreduce', x)
         return x.copy()
 
+    def allreduce_inplace(self, buffer, op='sum'):
+        _check_op(op)
+        return buffer
+
+    def allreduce_deterministic(self, x):
+        _check_array('allreduce_deterministic', x)
+        return x.copy()
+
     def bcast(self, x, root=0):
         _check_root(root, 1)
         return x
@@ -182,7 +190,13 @@ class MpiCommunicator(CommunicatorBase):
         backend.get_array_module(x).cuda.get_current_stream().synchronize()
 
     def allreduce_inplace(self, buffer, op='sum'):
-        """Reduce a contiguous array in place over all ranks (no copies)."""
+        """Reduce a contiguous array in place over all ranks (GPU arrays are staged through
+        the host unless MPI is CUDA-aware)."""
+        if backend.is_gpu_array(buffer) and not self.cuda_aware:
+            host = buffer.get()
+            self.allreduce_inplace(host, op)
+            buffer.set(host)
+            return buffer
         MPI = self._MPI
         mpi_op = {'sum': MPI.SUM, 'mean': MPI.SUM, 'max': MPI.MAX, 'min': MPI.MIN}[op]
         request = self._comm.Iallreduce(MPI.IN_PLACE, self._mpi_buffer(buffer), mpi_op)
@@ -193,6 +207,18 @@ class MpiCommunicator(CommunicatorBase):
             else:
                 buffer //= self.size
         return buffer
+
+    def allreduce_deterministic(self, x):
+        """The sum of ``x`` over ranks, added in rank order: bitwise the same on every rank
+        and from run to run (it gathers every rank's array first)."""
+        _check_array('allreduce_deterministic', x)
+        host = x.get() if backend.is_gpu_array(x) else numpy.ascontiguousarray(x)
+        gathered = numpy.empty((self.size,) + host.shape, host.dtype)
+        self._wait(self._comm.Iallgather(host, gathered), 'allreduce_deterministic')
+        total = gathered[0].copy()
+        for row in gathered[1:]:
+            total += row
+        return self._from_buffer(total, x)
 
     def allreduce(self, x, op='sum'):
         """Return the reduction (``'sum'``, ``'mean'``, ``'max'``, ``'min'``) of ``x`` over

@@ -1,0 +1,56 @@
+import os
+import subprocess
+import sys
+
+import numpy
+import pytest
+
+from dchain import distributed
+
+
+def test_single_needs_no_mpi():
+    code = ('import sys, numpy\n'
+            'sys.modules["mpi4py"] = None\n'
+            'from dchain import distributed\n'
+            'c = distributed.create_communicator("single")\n'
+            'print(c.rank, c.size, c.intra_rank, c.inter_size, c.allreduce(numpy.ones(2)).sum())\n'
+            'print(distributed.create_communicator().name)\n')
+    env = {k: v for k, v in os.environ.items() if k not in distributed._MPI_ENV}
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         check=True, env=env).stdout.split()
+    assert out == ['0', '1', '0', '1', '2.0', 'single']
+
+
+def test_single_collectives_return_inputs():
+    comm = distributed.create_communicator('single')
+    x = numpy.arange(3.0)
+    assert (comm.allreduce(x) == x).all() and comm.allreduce(x) is not x
+    assert comm.bcast(x) is x
+    assert comm.allgather_obj('a') == ['a'] and comm.gather_obj(1) == [1]
+    assert comm.allreduce_obj(5) == 5 and comm.bcast_obj('b') == 'b'
+    comm.barrier()
+    assert comm.split(0, 0).size == 1
+
+
+def test_unknown_name():
+    with pytest.raises(ValueError, match="create_communicator: communicator_name must be one "
+                                         "of .*got 'hierarchical'"):
+        distributed.create_communicator('hierarchical')
+
+
+def test_aliases_build_mpi_communicators():
+    pytest.importorskip('mpi4py')
+    for name in ('mpi', 'naive', 'flat'):
+        comm = distributed.create_communicator(name)
+        assert type(comm).__name__ == 'MpiCommunicator' and comm.name == 'mpi'
+
+
+def test_bad_timeout(monkeypatch):
+    monkeypatch.setenv('DCHAIN_COLLECTIVE_TIMEOUT', 'soon')
+    pytest.importorskip('mpi4py')
+    with pytest.raises(ValueError, match="DCHAIN_COLLECTIVE_TIMEOUT must be a number of "
+                                         "seconds, got 'soon'"):
+        distributed.create_communicator('mpi')
+    monkeypatch.delenv('DCHAIN_COLLECTIVE_TIMEOUT')
+    with pytest.raises(ValueError, match='timeout must be positive seconds, got -1'):
+        distributed.create_communicator('mpi', timeout=-1)
