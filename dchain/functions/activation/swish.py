@@ -1,6 +1,7 @@
 """swish: x * sigmoid(beta * x) with a learnable beta."""
 from dchain.functions.activation.sigmoid import sigmoid
 from dchain.functions.array.reshape import reshape
+from dchain.variable import as_variable
 
 
 def swish(x, beta):
@@ -22,6 +23,7 @@ def swish(x, beta):
     if x.ndim < 1 or beta.ndim >= x.ndim or x.shape[1:1 + beta.ndim] != beta.shape:
         raise ValueError('swish: beta of shape {} must match the axes after the batch axis of '
                          'x of shape {}'.format(beta.shape, x.shape))
+    x = as_variable(x)
     shape = (1,) + beta.shape + (1,) * (x.ndim - beta.ndim - 1)
     if beta.shape != shape:
         beta = reshape(beta, shape)
