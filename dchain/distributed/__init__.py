@@ -89,3 +89,4 @@ from dchain.distributed.datasets import scatter_dataset  # noqa: F401,E402
 from dchain.distributed.iterators import ShardedIterator  # noqa: F401,E402
 from dchain.distributed.optimizer import (MultiNodeOptimizer, check_same_model,  # noqa: F401,E402
                                           create_multi_node_optimizer)
+from dchain.distributed.devices import rank_device  # noqa: F401,E402

@@ -59,9 +59,12 @@ class Watchdog:
         return count
 
     def wait(self, request, operation, call=None):
-        """Wait for ``request`` (an MPI request or a list of them), aborting on timeout."""
+        """Wait for ``request`` (an MPI request, a list of them, or a callable that returns
+        True when done, e.g. a CUDA event's ``done``), aborting on timeout."""
         if isinstance(request, list):
             test = lambda: self.MPI.Request.Testall(request)  # noqa: E731
+        elif callable(request):
+            test = request
         else:
             test = request.Test
         if test():
