@@ -63,14 +63,14 @@ def pad(x, pad_width, mode='constant', constant_values=0):
     if mode not in _GATHER_MODES:
         raise ValueError("pad: mode must be 'constant' or one of {}, got {!r}".format(
             ', '.join(repr(m) for m in _GATHER_MODES), mode))
+    for axis, (before, after) in enumerate(widths):
+        if x.shape[axis] == 0 and before + after:
+            raise ValueError('pad: cannot pad the empty axis {} of x of shape {} in {!r} mode'
+                             .format(axis, x.shape, mode))
     xp = backend.get_array_module(x)
     for axis, (before, after) in enumerate(widths):
         if before == 0 and after == 0:
             continue
-        length = x.shape[axis]
-        if length == 0:
-            raise ValueError('pad: cannot pad the empty axis {} of x of shape {} in {!r} mode'
-                             .format(axis, x.shape, mode))
-        index = numpy.pad(numpy.arange(length), (before, after), mode=mode)
+        index = numpy.pad(numpy.arange(x.shape[axis]), (before, after), mode=mode)
         x = get_item(x, (slice(None),) * axis + (xp.asarray(index),))
     return x
