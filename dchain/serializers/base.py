@@ -12,6 +12,7 @@ scalar convertible), then loads. Scalars are converted in the checking pass too,
 may branch on them; a failed check puts them back.
 """
 import contextlib
+import errno
 import os
 import secrets
 
@@ -70,8 +71,10 @@ def atomic_path(filename):
     """Yield a fresh temporary path beside ``filename``; when the block succeeds, flush it to
     disk and move it onto ``filename``. On failure the temporary file is removed, so a crash
     or a full disk never leaves a half-written ``filename``."""
-    filename = os.fspath(filename)
-    directory, base = os.path.split(os.path.abspath(filename))
+    # through a symbolic link to its target, as open() would write, keeping the link
+    directory, base = os.path.split(os.path.realpath(os.fsdecode(filename)))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, 'no such folder to write into', directory)
     while True:
         temporary = os.path.join(directory, '.{}.{}.tmp'.format(base, secrets.token_hex(4)))
         try:
@@ -87,7 +90,7 @@ def atomic_path(filename):
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temporary, filename)
+        os.replace(temporary, os.path.join(directory, base))
     except BaseException:
         with contextlib.suppress(OSError):
             os.remove(temporary)

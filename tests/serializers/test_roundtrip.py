@@ -228,3 +228,22 @@ def test_save_a_dict(tmp_path, file_format, rng):
     load(str(tmp_path / name), target, ignore_names=lambda key: not key.startswith('l1/'))
     numpy.testing.assert_array_equal(target.l1.W.data, source.l1.W.data)
     numpy.testing.assert_array_equal(target.l1.b.data, source.l1.b.data)
+
+
+def test_save_writes_through_a_symbolic_link(tmp_path, file_format, rng):
+    save, load, name = file_format
+    (tmp_path / 'runs').mkdir()
+    target_file = tmp_path / 'runs' / name
+    link = tmp_path / ('latest-' + name)
+    link.symlink_to(target_file)
+    save(str(link), fill(Net(), rng))
+    assert link.is_symlink() and target_file.is_file()
+    assert sorted(os.listdir(tmp_path / 'runs')) == [name]
+    target = Net()
+    load(str(target_file), target)
+    assert target.block.count == 7
+
+
+def test_save_into_a_missing_folder(tmp_path, file_format):
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / 'missing'))):
+        file_format[0](str(tmp_path / 'missing' / file_format[2]), Net())
