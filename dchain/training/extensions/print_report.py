@@ -1,0 +1,72 @@
+"""PrintReport: print LogReport's entries as a table."""
+import sys
+
+from dchain.training import extension
+from dchain.training.extensions.log_report import LogReport
+
+
+class PrintReport(extension.Extension):
+    """Print a header once, then a row per new LogReport entry, columns as in Chainer:
+    each at least 10 characters wide, numbers in ``g`` format, an empty cell when a key is
+    missing from the entry.
+
+    Args:
+        entries (list of str): the keys to print, e.g. ``['epoch', 'main/loss']``.
+        log_report (str or LogReport): the LogReport (or its registered name) to read.
+        out: a text stream (``sys.stdout`` by default).
+    """
+
+    def __init__(self, entries, log_report='LogReport', out=sys.stdout):
+        if isinstance(entries, str):
+            raise TypeError('PrintReport: entries must be a list of keys, got the str {!r}'
+                            .format(entries))
+        self._entries = list(entries)
+        self._log_report = log_report
+        self._out = out
+        self._log_len = 0
+        widths = [max(10, len(entry)) for entry in self._entries]
+        self._header = '  '.join(entry.ljust(width) for entry, width
+                                 in zip(self._entries, widths)) + '\n'
+        self._templates = [(entry, '{:<%dg}  ' % width, '{:<%d}  ' % width, ' ' * (width + 2))
+                           for entry, width in zip(self._entries, widths)]
+
+    def _get_log_report(self, trainer):
+        log_report = self._log_report
+        if isinstance(log_report, str):
+            return trainer.get_extension(log_report)
+        if isinstance(log_report, LogReport):
+            log_report(trainer)  # a LogReport not registered with the trainer is driven here
+            return log_report
+        raise TypeError('PrintReport: log_report must be a LogReport or the name of one, '
+                        'got {}'.format(type(log_report).__name__))
+
+    def __call__(self, trainer):
+        """Print the rows of the entries LogReport added since the last call."""
+        out = self._out
+        if self._header:
+            out.write(self._header)
+            self._header = None
+        log = self._get_log_report(trainer).log
+        while len(log) > self._log_len:
+            self._print(log[self._log_len])
+            self._log_len += 1
+        if hasattr(out, 'flush'):
+            out.flush()
+
+    def _print(self, entry):
+        cells = []
+        for key, number, text, empty in self._templates:
+            if key not in entry:
+                cells.append(empty)
+                continue
+            value = entry[key]
+            try:
+                cells.append(number.format(value))
+            except (TypeError, ValueError):
+                cells.append(text.format(str(value)))
+        self._out.write(''.join(cells) + '\n')
+
+    def serialize(self, serializer):
+        """Save or load the state of a LogReport given as an object (not by name)."""
+        if isinstance(self._log_report, LogReport):
+            self._log_report.serialize(serializer['_log_report'])

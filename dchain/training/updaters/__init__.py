@@ -1,0 +1,2 @@
+"""Updaters: how one training iteration updates the parameters."""
+from dchain.training.updaters.standard_updater import StandardUpdater  # noqa: F401

@@ -1,0 +1,129 @@
+"""StandardUpdater: one mini-batch, one optimizer step per iteration."""
+from dchain import backend
+from dchain.training.updater import Updater
+
+
+def _default_converter():
+    # dchain.dataset is imported on first use so the training package loads without it
+    from dchain.dataset import concat_examples
+    return concat_examples
+
+
+class StandardUpdater(Updater):
+    """The usual update: ``batch = iterator.next()``, ``in_arrays = converter(batch, device)``,
+    ``optimizer.update(loss_func, *in_arrays)``.
+
+    A tuple from the converter is passed as positional arguments, a dict as keyword
+    arguments, anything else as one argument.
+
+    Args:
+        iterator: an Iterator, or a dict of them (the one named 'main' feeds updates).
+        optimizer: an Optimizer, or a dict of them ('main' is updated).
+        converter: ``converter(batch, device)`` -> arrays (``dchain.dataset.concat_examples``
+            when None).
+        device: where the model and the input arrays go ('@numpy', '@cupy:0', -1, 0, ...);
+            None leaves the model where it is and lets the converter keep arrays on the host.
+        loss_func: the loss to minimize; the optimizer's target (the model) when None.
+        loss_scale (float): loss scaling factor for mixed precision, given to every optimizer.
+        auto_new_epoch (bool): call ``optimizer.new_epoch(auto=True)`` at each epoch boundary.
+    """
+
+    def __init__(self, iterator, optimizer, converter=None, device=None, loss_func=None,
+                 loss_scale=None, auto_new_epoch=True):
+        iterators = iterator if isinstance(iterator, dict) else {'main': iterator}
+        optimizers = optimizer if isinstance(optimizer, dict) else {'main': optimizer}
+        for what, registry in (('iterator', iterators), ('optimizer', optimizers)):
+            if 'main' not in registry:
+                raise ValueError("StandardUpdater: a dict of {0}s must have a 'main' {0}, got "
+                                 "keys {1}".format(what, sorted(registry)))
+        for name, each in optimizers.items():
+            if not hasattr(each, 'update') or getattr(each, 'target', None) is None:
+                raise TypeError('StandardUpdater: optimizer {!r} must be an Optimizer set up '
+                                'with a link (call optimizer.setup(model)), got {}'.format(
+                                    name, type(each).__name__))
+        self._iterators = iterators
+        self._optimizers = optimizers
+        if device is not None:
+            for each in optimizers.values():
+                each.target.to_device(backend.get_device(device))
+        self.converter = converter if converter is not None else _default_converter()
+        self.device = device
+        self.input_device = device
+        self.loss_func = loss_func
+        self.iteration = 0
+        self.auto_new_epoch = auto_new_epoch
+        for each in optimizers.values():
+            if loss_scale is not None:
+                each.set_loss_scale(loss_scale)
+            if auto_new_epoch:
+                each.use_auto_new_epoch = True
+
+    @property
+    def epoch(self):
+        """Completed epochs of the 'main' iterator."""
+        return self._iterators['main'].epoch
+
+    @property
+    def epoch_detail(self):
+        """Epochs as a float, e.g. 1.5 halfway through the second epoch."""
+        return self._iterators['main'].epoch_detail
+
+    @property
+    def previous_epoch_detail(self):
+        """``epoch_detail`` before the last update."""
+        return self._iterators['main'].previous_epoch_detail
+
+    @property
+    def is_new_epoch(self):
+        """True right after the update that finished an epoch."""
+        return self._iterators['main'].is_new_epoch
+
+    def get_iterator(self, name):
+        """The iterator registered as ``name`` ('main' for a single iterator)."""
+        return self._iterators[name]
+
+    def get_optimizer(self, name):
+        """The optimizer registered as ``name`` ('main' for a single optimizer)."""
+        return self._optimizers[name]
+
+    def get_all_optimizers(self):
+        """A new dict of every optimizer by name."""
+        return dict(self._optimizers)
+
+    def update(self):
+        """Run one update and count the iteration."""
+        self.update_core()
+        self.iteration += 1
+
+    def update_core(self):
+        """Read a batch, convert it and let the 'main' optimizer take one step."""
+        iterator = self._iterators['main']
+        batch = iterator.next()
+        in_arrays = self.converter(batch, self.input_device)
+        optimizer = self._optimizers['main']
+        loss_func = self.loss_func or optimizer.target
+        if isinstance(in_arrays, tuple):
+            optimizer.update(loss_func, *in_arrays)
+        elif isinstance(in_arrays, dict):
+            optimizer.update(loss_func, **in_arrays)
+        else:
+            optimizer.update(loss_func, in_arrays)
+        if self.auto_new_epoch and iterator.is_new_epoch:
+            optimizer.new_epoch(auto=True)
+
+    def finalize(self):
+        """Finalize every iterator."""
+        for iterator in self._iterators.values():
+            finalize = getattr(iterator, 'finalize', None)
+            if finalize is not None:
+                finalize()
+
+    def serialize(self, serializer):
+        """Save or load iterators ('iterator:<name>'), optimizers ('optimizer:<name>'), models
+        ('model:<name>') and the iteration count."""
+        for name, iterator in self._iterators.items():
+            iterator.serialize(serializer['iterator:' + name])
+        for name, optimizer in self._optimizers.items():
+            optimizer.serialize(serializer['optimizer:' + name])
+            optimizer.target.serialize(serializer['model:' + name])
+        self.iteration = int(serializer('iteration', self.iteration))

@@ -1,0 +1,138 @@
+"""Small stand-ins for the pieces around the training loop, so triggers and extensions are
+tested on their own: an updater whose progress is set by hand, a model that reports a loss,
+an optimizer holding a few attributes, and a dict-backed serializer pair."""
+import types
+
+import numpy
+
+import dchain
+from dchain import reporter
+from dchain.training import Updater
+
+
+class Model(dchain.Chain):
+    """A chain with one child and a parameter; ``report_loss`` reports through the reporter."""
+
+    def __init__(self):
+        super().__init__()
+        with self.init_scope():
+            self.child = dchain.Link()
+            self.W = dchain.Parameter(numpy.zeros(3, dtype=numpy.float32))
+
+    def report_loss(self, value):
+        reporter.report({'loss': value}, self)
+        reporter.report({'inner': 2 * value}, self.child)
+
+
+class FakeOptimizer:
+    """Holds the attributes that schedule extensions edit."""
+
+    def __init__(self, target, lr=0.1):
+        self.target = target
+        self.lr = lr
+        self.alpha = 0.001
+
+    def serialize(self, serializer):
+        self.lr = float(serializer('lr', self.lr))
+
+
+class FakeUpdater(Updater):
+    """``update()`` counts an iteration (``iters_per_epoch`` make an epoch) and has the model
+    report ``loss_of(iteration)``."""
+
+    def __init__(self, iters_per_epoch=4, loss_of=float, model=None):
+        self.model = model if model is not None else Model()
+        self.optimizer = FakeOptimizer(self.model)
+        self.iters_per_epoch = iters_per_epoch
+        self.loss_of = loss_of
+        self.iteration = 0
+        self.finalized = False
+
+    @property
+    def epoch(self):
+        return self.iteration // self.iters_per_epoch
+
+    @property
+    def epoch_detail(self):
+        return self.iteration / self.iters_per_epoch
+
+    @property
+    def previous_epoch_detail(self):
+        return max(self.iteration - 1, 0) / self.iters_per_epoch
+
+    @property
+    def is_new_epoch(self):
+        return self.iteration > 0 and self.iteration % self.iters_per_epoch == 0
+
+    def get_optimizer(self, name):
+        return {'main': self.optimizer}[name]
+
+    def get_all_optimizers(self):
+        return {'main': self.optimizer}
+
+    def update(self):
+        self.iteration += 1
+        self.model.report_loss(self.loss_of(self.iteration))
+
+    def finalize(self):
+        self.finalized = True
+
+    def serialize(self, serializer):
+        self.optimizer.serialize(serializer['optimizer:main'])
+        self.iteration = int(serializer('iteration', self.iteration))
+
+
+def fake_trainer(iters_per_epoch=4, out='.', observation=None):
+    """A trainer-like object for driving one trigger or extension by hand."""
+    updater = FakeUpdater(iters_per_epoch)
+    return types.SimpleNamespace(updater=updater, observation=observation or {}, out=out,
+                                 elapsed_time=1.5, stop_trigger=None)
+
+
+def step(trainer, observation=None):
+    """Advance the fake trainer one iteration and set its observation."""
+    trainer.updater.iteration += 1
+    trainer.observation = dict(observation or {})
+
+
+class DictSerializer:
+    """Chainer's saving protocol into a flat dict (values stored as they are)."""
+
+    def __init__(self, target=None, path=''):
+        self.target = {} if target is None else target
+        self.path = path
+
+    def __getitem__(self, name):
+        return DictSerializer(self.target, self.path + name + '/')
+
+    def __call__(self, key, value):
+        self.target[self.path + key] = numpy.array(value, copy=True)
+        return value
+
+
+class DictDeserializer:
+    """Chainer's loading protocol out of a flat dict written by DictSerializer."""
+
+    def __init__(self, source, path=''):
+        self.source = source
+        self.path = path
+
+    def __getitem__(self, name):
+        return DictDeserializer(self.source, self.path + name + '/')
+
+    def __call__(self, key, value):
+        stored = self.source[self.path + key]
+        if isinstance(value, numpy.ndarray):
+            value[...] = stored
+            return value
+        if value is None:
+            return stored
+        return type(value)(stored[()])
+
+
+def round_trip(source, destination):
+    """Save ``source`` and load the result into ``destination``; return the saved dict."""
+    serializer = DictSerializer()
+    source.serialize(serializer)
+    destination.serialize(DictDeserializer(serializer.target))
+    return serializer.target
