@@ -1,6 +1,8 @@
 """elu: exponential linear unit."""
 from dchain import backend
 from dchain.function_node import FunctionNode, check_dtype
+from dchain.functions.array.where import where
+from dchain.functions.math.exponential import exp
 from dchain.utils import force_array
 
 
@@ -23,8 +25,6 @@ class ELU(FunctionNode):
         return force_array(xp.where(x >= 0, x, negative)),
 
     def backward(self, indexes, grad_outputs):
-        from dchain.functions.array.where import where
-        from dchain.functions.math.exponential import exp
         x, = self.inputs
         xp = x.xp
         positive = x.data >= 0
