@@ -71,8 +71,9 @@ class FakeUpdater(Updater):
         return {'main': self.optimizer}
 
     def update(self):
+        # the count moves after the step, as in StandardUpdater
+        self.model.report_loss(self.loss_of(self.iteration + 1))
         self.iteration += 1
-        self.model.report_loss(self.loss_of(self.iteration))
 
     def finalize(self):
         self.finalized = True

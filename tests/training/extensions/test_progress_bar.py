@@ -1,0 +1,61 @@
+import io
+
+import pytest
+
+from dchain.training import Trainer
+from dchain.training.extensions import ProgressBar
+
+from .._fakes import FakeUpdater
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def _run(tmp_path, out, stop=(2, 'epoch'), **kwargs):
+    trainer = Trainer(FakeUpdater(4), stop, out=str(tmp_path))
+    trainer.extend(ProgressBar(out=out, **kwargs))
+    trainer.run()
+
+
+def test_plain_lines_for_a_log_file(tmp_path):
+    out = io.StringIO()
+    _run(tmp_path, out, update_interval=2)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4  # iterations 2, 4, 6, 8
+    assert '\033' not in out.getvalue() and '\r' not in out.getvalue()
+    assert lines[0].startswith('2 iter, 0 epoch / 2 epochs | total 25.00% | this epoch 50.00% |')
+    assert lines[1].startswith('4 iter, 1 epoch / 2 epochs | total 50.00% | this epoch  0.00% |')
+    assert lines[3].startswith('8 iter, 2 epoch / 2 epochs | total 100.00% | this epoch  0.00% |')
+    for line in lines:
+        assert 'iters/sec. Estimated time to finish: ' in line
+
+
+def test_terminal_block_redraws_in_place(tmp_path):
+    out = Terminal()
+    _run(tmp_path, out, stop=(6, 'iteration'), update_interval=3, bar_length=10)
+    text = out.getvalue()
+    assert text.count('\033[4A') == 2  # the second draw and the final erase move up
+    assert '     total [#####.....] 50.00%\nthis epoch [#######...] 75.00%\n' in text
+    assert '     total [##########] 100.00%\nthis epoch [#####.....] 50.00%\n' in text
+    assert '         6 iter, 1 epoch / 6 iterations\n' in text
+    assert text.endswith('\033[4A\033[J')  # erased at the end
+
+
+def test_training_length_given_and_bad_interval(tmp_path):
+    out = io.StringIO()
+    _run(tmp_path, out, stop=(4, 'iteration'), training_length=(8, 'iteration'),
+         update_interval=4)
+    assert 'total 50.00%' in out.getvalue()
+    with pytest.raises(ValueError, match='ProgressBar: update_interval must be a positive int, '
+                                         'got 0'):
+        ProgressBar(update_interval=0)
+
+
+def test_needs_a_length(tmp_path):
+    trainer = Trainer(FakeUpdater(4), lambda trainer: trainer.updater.iteration >= 2,
+                      out=str(tmp_path))
+    trainer.extend(ProgressBar(update_interval=1, out=io.StringIO()))
+    with pytest.raises(ValueError, match='ProgressBar: give training_length'):
+        trainer.run(show_loop_exception_msg=False)
