@@ -141,7 +141,11 @@ class Trainer:
         self._start_at = time.time()
         step = None  # what runs now: an extension's name, None for the updater
         try:
-            for name, entry in extensions:
+            # extensions that load a saved state (snapshot with autoload) go first, so the
+            # others initialize from the state they resume
+            loaders = [item for item in extensions if getattr(item[1].extension, 'autoload', 0)]
+            others = [item for item in extensions if item not in loaders]
+            for name, entry in loaders + others:
                 initialize = getattr(entry.extension, 'initialize', None)
                 if initialize is not None:
                     step = '{} (initialize)'.format(name)

@@ -59,9 +59,15 @@ class ExponentialShift(extension.Extension):
         self._last_value = value
 
     def serialize(self, serializer):
-        """Save or load the step count and the current value."""
+        """Save or load the step count, the current value and the initial value."""
         self._t = int(serializer('_t', self._t))
         self._last_value = _load_optional(serializer, '_last_value', self._last_value)
+        # the optimizer may restore its own attribute from the same snapshot, so the initial
+        # value is kept here rather than read back from it on resume
+        try:
+            self._init = _load_optional(serializer, '_init', self._init)
+        except KeyError:  # a snapshot written without it (as Chainer's)
+            pass
 
 
 def _load_optional(serializer, key, value):

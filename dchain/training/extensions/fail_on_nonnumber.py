@@ -1,4 +1,6 @@
 """FailOnNonNumber: stop training as soon as a parameter turns NaN (or infinite)."""
+import numpy
+
 from dchain.training import extension
 
 
@@ -23,7 +25,8 @@ class FailOnNonNumber(extension.Extension):
             # one reduction over each parameter; a sum is NaN if any element is NaN, or
             # inf/NaN if any is infinite, so a single scalar per parameter is read back
             for path, param in target.namedparams(include_uninit=False):
-                total = xp.sum(param.array)
+                with numpy.errstate(over='ignore', invalid='ignore'):
+                    total = xp.sum(param.array)
                 bad = xp.isnan(total) if not self._raise_on_nonfinite else ~xp.isfinite(total)
                 if bad and self._has_bad(xp, param.array):
                     raise RuntimeError(
