@@ -137,3 +137,29 @@ def round_trip(source, destination):
     source.serialize(serializer)
     destination.serialize(DictDeserializer(serializer.target))
     return serializer.target
+
+
+class ListIterator:
+    """Yields the given batches once per pass; ``reset()`` starts a new pass."""
+
+    def __init__(self, batches, resettable=True):
+        self.batches = batches
+        self.position = 0
+        self.resets = 0
+        if resettable:
+            self.reset = self._reset
+
+    def _reset(self):
+        self.position = 0
+        self.resets += 1
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.position >= len(self.batches):
+            raise StopIteration
+        self.position += 1
+        return self.batches[self.position - 1]
+
+    next = __next__

@@ -57,8 +57,8 @@ def test_extensions_run_by_priority_then_registration(tmp_path):
     trainer.extend(Recorder(log, 'reader2'))
     trainer.extend(Recorder(log, 'editor'), priority=training.PRIORITY_EDITOR)
     trainer.run()
-    assert log == [(label, i) for i in (1, 2) for label in ('writer', 'editor', 'reader',
-                                                               'reader2')]
+    order = ('writer', 'editor', 'reader', 'reader2')
+    assert log == [(label, i) for i in (1, 2) for label in order]
 
 
 def test_triggers_from_extension_or_extend(tmp_path):

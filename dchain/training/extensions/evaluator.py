@@ -2,7 +2,7 @@
 import copy
 import warnings
 
-from dchain import config as config_module
+from dchain.config import no_backprop_mode, using_config
 from dchain import reporter as reporter_module
 from dchain.training import extension
 from dchain.training.updaters.standard_updater import _default_converter
@@ -67,7 +67,7 @@ class Evaluator(extension.Extension):
         for name, target in self._targets.items():
             reporter.add_observer(prefix + name, target)
             reporter.add_observers(prefix + name, target.namedlinks(skipself=True))
-        with reporter, config_module.using_config('train', False):
+        with reporter, using_config('train', False):
             result = self.evaluate()
         reporter_module.report(result)
         return result
@@ -89,7 +89,7 @@ class Evaluator(extension.Extension):
         summary = reporter_module.DictSummary()
         for batch in batches:
             observation = {}
-            with reporter_module.report_scope(observation), config_module.no_backprop_mode():
+            with reporter_module.report_scope(observation), no_backprop_mode():
                 in_arrays = self.converter(batch, self.device)
                 if isinstance(in_arrays, tuple):
                     eval_func(*in_arrays)

@@ -97,4 +97,3 @@ class LogReport(extension.Extension):
             self._trigger.serialize(serializer['_trigger'])
         self._summary.serialize(serializer['_summary'])
         self._log = json.loads(str(serializer('_log', json.dumps(self._log))))
-

@@ -119,4 +119,3 @@ class ProgressBar(extension.Extension):
         if self._drawn and self._is_terminal():
             self._out.write('\033[4A\033[J')
             self._out.flush()
-

@@ -1,6 +1,5 @@
 """Triggers: callables taking the trainer and saying whether something should happen now."""
-from dchain.training.triggers.get_trigger import get_trigger  # noqa: F401
-from dchain.training.triggers.interval_trigger import IntervalTrigger  # noqa: F401
+from dchain.training.triggers.interval_trigger import IntervalTrigger, get_trigger  # noqa: F401
 from dchain.training.triggers.manual_schedule_trigger import ManualScheduleTrigger  # noqa: F401
 from dchain.training.triggers.minmax_value_trigger import (BestValueTrigger,  # noqa: F401
                                                            MaxValueTrigger, MinValueTrigger)

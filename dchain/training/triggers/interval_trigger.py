@@ -1,4 +1,5 @@
-"""IntervalTrigger: fires every ``period`` iterations or epochs."""
+"""IntervalTrigger: fires every ``period`` iterations or epochs; ``get_trigger`` makes one from
+a ``(period, unit)`` pair."""
 
 _UNITS = ('iteration', 'epoch')
 
@@ -70,3 +71,20 @@ class IntervalTrigger:
         return '{}({}, {!r})'.format(type(self).__name__, self.period, self.unit)
 
     __repr__ = __str__
+
+
+def _never_fire_trigger(trainer):
+    return False
+
+
+def get_trigger(trigger):
+    """Return ``trigger`` if callable, a never-firing trigger for None, else
+    ``IntervalTrigger(*trigger)`` for a ``(period, unit)`` pair."""
+    if callable(trigger):
+        return trigger
+    if trigger is None:
+        return _never_fire_trigger
+    if not isinstance(trigger, (tuple, list)) or len(trigger) != 2:
+        raise TypeError("get_trigger: trigger must be a callable, None or a (period, unit) pair "
+                        "like (1, 'epoch'), got {!r}".format(trigger))
+    return IntervalTrigger(*trigger)

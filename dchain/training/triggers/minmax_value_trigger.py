@@ -2,7 +2,7 @@
 import math
 
 from dchain import reporter
-from dchain.training.triggers.get_trigger import get_trigger
+from dchain.training.triggers.interval_trigger import get_trigger
 
 
 class BestValueTrigger:

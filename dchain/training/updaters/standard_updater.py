@@ -52,8 +52,12 @@ class StandardUpdater(Updater):
         self.loss_func = loss_func
         self.iteration = 0
         self.auto_new_epoch = auto_new_epoch
-        for each in optimizers.values():
+        for name, each in optimizers.items():
             if loss_scale is not None:
+                if not hasattr(each, 'set_loss_scale'):
+                    raise TypeError('StandardUpdater: loss_scale needs optimizers with '
+                                    'set_loss_scale(); optimizer {!r} ({}) has none'.format(
+                                        name, type(each).__name__))
                 each.set_loss_scale(loss_scale)
             if auto_new_epoch:
                 each.use_auto_new_epoch = True

@@ -40,8 +40,8 @@ def test_keys_trigger_postprocess_and_filename(tmp_path):
     _run(tmp_path, log_report, stop=(4, 'iteration'))
     assert sorted(os.listdir(tmp_path)) == ['log_2', 'log_4']
     log = json.loads((tmp_path / 'log_4').read_text())
-    assert [(e['main/loss'], e['doubled'], e['iteration']) for e in log] == [(1.5, 3.0, 2),
-                                                                           (3.5, 7.0, 4)]
+    assert [(e['main/loss'], e['doubled'], e['iteration']) for e in log] == [
+        (1.5, 3.0, 2), (3.5, 7.0, 4)]
     assert 'main/child/inner' not in log[0]
 
 
