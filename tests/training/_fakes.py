@@ -163,3 +163,49 @@ class ListIterator:
         return self.batches[self.position - 1]
 
     next = __next__
+
+
+class EpochIterator:
+    """In-order batches over ``dataset``, repeating, with the epoch bookkeeping of Chainer's
+    SerialIterator (``epoch``, ``epoch_detail``, ``is_new_epoch``); the batch size must divide
+    the dataset."""
+
+    def __init__(self, dataset, batch_size):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.current_position = 0
+        self.epoch = 0
+        self.is_new_epoch = False
+        self._previous_epoch_detail = -1.0
+        self.finalized = False
+
+    def __next__(self):
+        self._previous_epoch_detail = self.epoch_detail
+        start = self.current_position
+        batch = self.dataset[start:start + self.batch_size]
+        self.current_position = start + self.batch_size
+        self.is_new_epoch = self.current_position >= len(self.dataset)
+        if self.is_new_epoch:
+            self.current_position = 0
+            self.epoch += 1
+        return batch
+
+    next = __next__
+
+    @property
+    def epoch_detail(self):
+        return self.epoch + self.current_position / len(self.dataset)
+
+    @property
+    def previous_epoch_detail(self):
+        return None if self._previous_epoch_detail < 0 else self._previous_epoch_detail
+
+    def finalize(self):
+        self.finalized = True
+
+    def serialize(self, serializer):
+        self.current_position = int(serializer('current_position', self.current_position))
+        self.epoch = int(serializer('epoch', self.epoch))
+        self.is_new_epoch = bool(serializer('is_new_epoch', self.is_new_epoch))
+        self._previous_epoch_detail = float(
+            serializer('previous_epoch_detail', self._previous_epoch_detail))
