@@ -21,7 +21,8 @@ CASES = [
 
 
 def _cpu(x):
-    return numpy.asarray(dchain.backend.to_cpu(getattr(x, 'data', x)), numpy.float64)
+    x = x.data if isinstance(x, dchain.Variable) else x
+    return numpy.asarray(dchain.backend.to_cpu(x), numpy.float64)
 
 
 def _array(xp, rng, shape, dtype, low=-1.0, high=1.0):
