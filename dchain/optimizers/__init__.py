@@ -1,0 +1,9 @@
+"""Optimizers (``from dchain import optimizers``), with Chainer v7's names and defaults."""
+from dchain.optimizers.ada_delta import AdaDelta, AdaDeltaRule  # noqa: F401
+from dchain.optimizers.ada_grad import AdaGrad, AdaGradRule  # noqa: F401
+from dchain.optimizers.adam import AMSGrad, Adam, AdamRule, AdamW  # noqa: F401
+from dchain.optimizers.flat import FlatParameters  # noqa: F401
+from dchain.optimizers.momentum_sgd import MomentumSGD, MomentumSGDRule  # noqa: F401
+from dchain.optimizers.nesterov_ag import NesterovAG, NesterovAGRule  # noqa: F401
+from dchain.optimizers.rmsprop import RMSprop, RMSpropRule  # noqa: F401
+from dchain.optimizers.sgd import SGD, SGDRule  # noqa: F401

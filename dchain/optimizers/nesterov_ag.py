@@ -1,0 +1,71 @@
+"""NesterovAG: Nesterov's accelerated gradient, in the velocity form of Bengio et al. (2012)."""
+from dchain import backend
+from dchain import optimizer
+
+_default_hyperparam = optimizer.Hyperparameter()
+_default_hyperparam.lr = 0.01
+_default_hyperparam.momentum = 0.9
+
+
+class NesterovAGRule(optimizer.UpdateRule):
+    """The update rule of NesterovAG; its state is the velocity ``v``.
+
+    ``v = momentum * v - lr * grad``, then
+    ``param += momentum**2 * v - (1 + momentum) * lr * grad``.
+
+    Args:
+        parent_hyperparam (Hyperparameter): the defaults (NesterovAG's when None).
+        lr (float): the learning rate (None: the parent's).
+        momentum (float): the decay rate of the velocity (None: the parent's).
+    """
+
+    work_arrays = 1
+
+    def __init__(self, parent_hyperparam=None, lr=None, momentum=None):
+        super().__init__(parent_hyperparam or _default_hyperparam)
+        for name, value in (('lr', lr), ('momentum', momentum)):
+            if value is not None:
+                optimizer.check_real('NesterovAGRule', name, value)
+                setattr(self.hyperparam, name, value)
+
+    def init_state(self, param):
+        self.state['v'] = param.xp.zeros_like(param.data)
+
+    def step_coefficients(self):
+        hp = self.hyperparam
+        return hp.lr, hp.momentum
+
+    def update_arrays(self, coefficients, data, grad, state, work):
+        xp = backend.get_array_module(data)
+        lr, momentum = coefficients
+        v = state['v']
+        scratch = work[0]
+        v *= momentum
+        xp.multiply(grad, lr, out=scratch)
+        v -= scratch
+        xp.multiply(v, momentum * momentum, out=scratch)
+        data += scratch
+        xp.multiply(grad, (1 + momentum) * lr, out=scratch)
+        data -= scratch
+
+
+class NesterovAG(optimizer.GradientMethod):
+    """Nesterov's accelerated gradient.
+
+    Args:
+        lr (float): the learning rate (0.01).
+        momentum (float): the decay rate of the velocity (0.9).
+    """
+
+    lr = optimizer.HyperparameterProxy('lr')
+    momentum = optimizer.HyperparameterProxy('momentum')
+
+    def __init__(self, lr=_default_hyperparam.lr, momentum=_default_hyperparam.momentum):
+        super().__init__()
+        optimizer.check_real('NesterovAG', 'lr', lr)
+        optimizer.check_real('NesterovAG', 'momentum', momentum)
+        self.hyperparam.lr = lr
+        self.hyperparam.momentum = momentum
+
+    def create_update_rule(self):
+        return NesterovAGRule(self.hyperparam)

@@ -1,0 +1,254 @@
+"""Every optimizer against its update formula written out in NumPy (float64), per parameter
+and fused, for a few steps."""
+import numpy
+import pytest
+
+import dchain
+from dchain import optimizers
+from dchain.testing import assert_allclose
+
+SHAPES = [(4, 3), (4,), (2, 3, 2), (1,)]
+TOL = {numpy.float16: dict(atol=2e-2, rtol=2e-2), numpy.float32: dict(atol=1e-5, rtol=1e-4),
+       numpy.float64: dict(atol=1e-12, rtol=1e-10)}
+STEPS = 3
+
+
+class Model(dchain.Link):
+    """Parameters of several shapes and one dtype."""
+
+    def __init__(self, xp, dtype, rng):
+        super().__init__()
+        with self.init_scope():
+            for i, shape in enumerate(SHAPES):
+                setattr(self, 'p{}'.format(i), dchain.Parameter(
+                    xp.asarray(rng.uniform(-1, 1, shape), dtype)))
+
+
+def _sgd(p, g, s, hp, t):
+    return p - hp['lr'] * g
+
+
+def _momentum_sgd(p, g, s, hp, t):
+    s['v'] = hp['momentum'] * s.get('v', 0) - hp['lr'] * g
+    return p + s['v']
+
+
+def _nesterov_ag(p, g, s, hp, t):
+    mu, lr = hp['momentum'], hp['lr']
+    s['v'] = mu * s.get('v', 0) - lr * g
+    return p + mu * mu * s['v'] - (1 + mu) * lr * g
+
+
+def _ada_grad(p, g, s, hp, t):
+    s['h'] = s.get('h', 0) + g * g
+    return p - hp['lr'] * g / (numpy.sqrt(s['h']) + hp['eps'])
+
+
+def _ada_delta(p, g, s, hp, t):
+    rho, eps = hp['rho'], hp['eps']
+    s['msg'] = rho * s.get('msg', 0) + (1 - rho) * g * g
+    dx = numpy.sqrt((s.get('msdx', 0) + eps) / (s['msg'] + eps)) * g
+    s['msdx'] = rho * s.get('msdx', 0) + (1 - rho) * dx * dx
+    return p - dx
+
+
+def _rmsprop(p, g, s, hp, t):
+    s['ms'] = hp['alpha'] * s.get('ms', 0) + (1 - hp['alpha']) * g * g
+    if hp.get('eps_inside_sqrt'):
+        denominator = numpy.sqrt(s['ms'] + hp['eps'])
+    else:
+        denominator = numpy.sqrt(s['ms']) + hp['eps']
+    return p - hp['lr'] * g / denominator
+
+
+def _adam(p, g, s, hp, t):
+    beta1, beta2 = hp.get('beta1', 0.9), hp.get('beta2', 0.999)
+    m = s.get('m', 0)
+    v = s.get('v', 0)
+    s['m'] = m + (1 - beta1) * (g - m)
+    s['v'] = v + (1 - beta2) * (g * g - v)
+    vhat = s['v']
+    if hp.get('amsgrad'):
+        s['vhat'] = vhat = numpy.maximum(s.get('vhat', 0), s['v'])
+    alpha_t = hp['alpha'] * numpy.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+    step = alpha_t / (numpy.sqrt(vhat) + hp.get('eps', 1e-8))
+    return p - hp.get('eta', 1.0) * (step * s['m'] + hp.get('weight_decay_rate', 0) * p)
+
+
+# (optimizer class, keyword arguments, reference, state keys); step sizes are large enough
+# that a wrong formula shows even in float16.
+CASES = {
+    'SGD': (optimizers.SGD, dict(lr=0.1), _sgd, ()),
+    'MomentumSGD': (optimizers.MomentumSGD, dict(lr=0.1, momentum=0.8), _momentum_sgd, ('v',)),
+    'NesterovAG': (optimizers.NesterovAG, dict(lr=0.1, momentum=0.7), _nesterov_ag, ('v',)),
+    'AdaGrad': (optimizers.AdaGrad, dict(lr=0.1, eps=1e-4), _ada_grad, ('h',)),
+    'AdaDelta': (optimizers.AdaDelta, dict(rho=0.9, eps=1e-2), _ada_delta, ('msg', 'msdx')),
+    'RMSprop': (optimizers.RMSprop, dict(lr=0.05, alpha=0.9, eps=1e-4), _rmsprop, ('ms',)),
+    'RMSprop-eps-inside': (optimizers.RMSprop, dict(lr=0.05, alpha=0.9, eps=1e-2,
+                                                    eps_inside_sqrt=True), _rmsprop, ('ms',)),
+    'Adam': (optimizers.Adam, dict(alpha=0.05), _adam, ('m', 'v')),
+    'Adam-betas': (optimizers.Adam, dict(alpha=0.05, beta1=0.5, beta2=0.9, eps=1e-3), _adam,
+                   ('m', 'v')),
+    'AdamW': (optimizers.Adam, dict(alpha=0.05, eta=0.5, weight_decay_rate=0.1), _adam,
+              ('m', 'v')),
+    'AMSGrad': (optimizers.Adam, dict(alpha=0.05, amsgrad=True), _adam, ('m', 'v', 'vhat')),
+}
+
+
+def _run(xp, dtype, case, fused, seed=0):
+    """STEPS updates with fresh random gradients; returns the model, optimizer and the
+    float64 reference parameters and states."""
+    factory, kwargs, reference, _ = CASES[case]
+    rng = numpy.random.default_rng(seed)
+    model = Model(xp, dtype, rng)
+    optimizer = factory(**kwargs)
+    optimizer.use_fused = fused
+    optimizer.setup(model)
+    expected = {name: dchain.backend.to_cpu(p.data).astype(numpy.float64)
+                for name, p in model.namedparams()}
+    states = {name: {} for name in expected}
+    for t in range(1, STEPS + 1):
+        for name, param in model.namedparams():
+            grad = rng.uniform(-1, 1, param.shape).astype(dtype)
+            param.grad = xp.asarray(grad)
+            expected[name] = reference(expected[name], grad.astype(numpy.float64),
+                                       states[name], kwargs, t)
+        optimizer.update()
+    return model, optimizer, expected, states
+
+
+@pytest.mark.parametrize('case', sorted(CASES))
+@pytest.mark.parametrize('dtype', [numpy.float16, numpy.float32, numpy.float64])
+@pytest.mark.parametrize('fused', [False, True])
+def test_update_matches_formula(xp, case, dtype, fused):
+    model, optimizer, expected, states = _run(xp, dtype, case, fused)
+    # The fused run really packed the parameters; the other never did.
+    assert (optimizer._flat is not None) == fused
+    for name, param in model.namedparams():
+        assert param.dtype == dtype
+        assert_allclose(param.data, expected[name], **TOL[dtype])
+        rule = param.update_rule
+        assert rule.t == STEPS
+        assert sorted(rule.state) == sorted(CASES[case][3])
+        for key in rule.state:
+            assert rule.state[key].shape == param.shape
+            assert_allclose(rule.state[key], states[name][key], **TOL[dtype])
+    assert optimizer.t == STEPS
+
+
+@pytest.mark.parametrize('case', sorted(CASES))
+@pytest.mark.parametrize('dtype', [numpy.float16, numpy.float32, numpy.float64])
+def test_fused_equals_per_parameter(xp, case, dtype):
+    fused_model, fused_optimizer, _, _ = _run(xp, dtype, case, True)
+    plain_model, plain_optimizer, _, _ = _run(xp, dtype, case, False)
+    assert fused_optimizer.fused_parameters() is not None
+    plain = dict(plain_model.namedparams())
+    for name, param in fused_model.namedparams():
+        numpy.testing.assert_array_equal(dchain.backend.to_cpu(param.data),
+                                         dchain.backend.to_cpu(plain[name].data))
+        for key, value in param.update_rule.state.items():
+            numpy.testing.assert_array_equal(dchain.backend.to_cpu(value), dchain.backend.to_cpu(
+                plain[name].update_rule.state[key]))
+
+
+def test_fused_over_many_slices(xp, monkeypatch):
+    # Slices smaller than the parameters and straddling them give the same result.
+    from dchain.optimizers import flat
+    monkeypatch.setattr(flat, 'CPU_BLOCK', 5)
+    fused_model, optimizer, expected, _ = _run(xp, numpy.float64, 'Adam', True)
+    assert len(optimizer.fused_parameters()._blocks) > len(SHAPES)
+    for name, param in fused_model.namedparams():
+        assert_allclose(param.data, expected[name], **TOL[numpy.float64])
+
+
+@pytest.mark.parametrize('factory,defaults', [
+    (optimizers.SGD, dict(lr=0.01)),
+    (optimizers.MomentumSGD, dict(lr=0.01, momentum=0.9)),
+    (optimizers.NesterovAG, dict(lr=0.01, momentum=0.9)),
+    (optimizers.AdaGrad, dict(lr=0.001, eps=1e-8)),
+    (optimizers.AdaDelta, dict(rho=0.95, eps=1e-6)),
+    (optimizers.RMSprop, dict(lr=0.01, alpha=0.99, eps=1e-8, eps_inside_sqrt=False)),
+    (optimizers.Adam, dict(alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8, eta=1.0,
+                           weight_decay_rate=0, amsgrad=False, adabound=False)),
+    (optimizers.AdamW, dict(alpha=0.001, weight_decay_rate=0, amsgrad=False)),
+    (optimizers.AMSGrad, dict(alpha=0.001, amsgrad=True)),
+])
+def test_defaults_are_chainers(factory, defaults):
+    optimizer = factory()
+    for name, value in defaults.items():
+        assert getattr(optimizer, name) == value
+        assert optimizer.hyperparam.get_dict()[name] == value
+
+
+def test_default_rules_work_without_an_optimizer():
+    param = dchain.Parameter(numpy.ones(3, numpy.float32))
+    param.grad = numpy.ones(3, numpy.float32)
+    rule = optimizers.MomentumSGDRule(lr=0.5)
+    assert rule.hyperparam.momentum == 0.9
+    rule.update(param)
+    assert_allclose(param.data, numpy.full(3, 0.5))
+
+
+def test_adam_lr_is_the_bias_corrected_step():
+    model = Model(numpy, numpy.float32, numpy.random.default_rng(0))
+    optimizer = optimizers.Adam(alpha=0.1, beta1=0.8, beta2=0.9).setup(model)
+    with pytest.raises(RuntimeError, match='before the first update'):
+        optimizer.lr
+    for param in model.params():
+        param.grad = numpy.ones_like(param.data)
+    optimizer.update()
+    optimizer.update()
+    expected = 0.1 * numpy.sqrt(1 - 0.9 ** 2) / (1 - 0.8 ** 2)
+    assert optimizer.lr == pytest.approx(expected)
+    assert optimizer.alpha_t == pytest.approx(expected)
+    assert model.p0.update_rule.lr == pytest.approx(expected)
+
+
+@pytest.mark.parametrize('fused', [False, True])
+def test_hyperparameters_set_at_run_time_take_effect(fused):
+    model = Model(numpy, numpy.float64, numpy.random.default_rng(0))
+    optimizer = optimizers.MomentumSGD(lr=0.1, momentum=0.0)
+    optimizer.use_fused = fused
+    optimizer.setup(model)
+    for lr in (0.1, 0.02):
+        optimizer.lr = lr  # as ExponentialShift does
+        before = model.p0.data.copy()
+        model.p0.grad = numpy.ones(SHAPES[0])
+        for param in list(model.params())[1:]:
+            param.grad = numpy.zeros(param.shape)
+        optimizer.update()
+        assert_allclose(model.p0.data, before - lr)
+        assert model.p0.update_rule.hyperparam.lr == lr
+
+
+def test_adam_weight_decay_rate_is_decoupled():
+    # With zero gradients Adam's step is zero and only the decay moves the parameter.
+    param = dchain.Parameter(numpy.full(3, 2.0))
+    link = dchain.Link()
+    with link.init_scope():
+        link.w = param
+    optimizer = optimizers.AdamW(alpha=0.1, eta=0.5, weight_decay_rate=0.2).setup(link)
+    param.grad = numpy.zeros(3)
+    optimizer.update()
+    assert_allclose(param.data, numpy.full(3, 2.0 - 0.5 * 0.2 * 2.0))
+
+
+@pytest.mark.parametrize('kwargs,error,match', [
+    (dict(alpha='0.1'), TypeError, 'Adam: alpha must be a real number, got str'),
+    (dict(beta1=1.0), ValueError, r'Adam: beta1 must be in \[0, 1\), got 1.0'),
+    (dict(beta2=-0.1), ValueError, r'Adam: beta2 must be in \[0, 1\)'),
+    (dict(eps=None), TypeError, 'Adam: eps must be a real number, got NoneType'),
+    (dict(adabound=True), NotImplementedError, 'Adam: adabound is not supported'),
+])
+def test_adam_refuses_bad_hyperparameters(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        optimizers.Adam(**kwargs)
+
+
+@pytest.mark.parametrize('factory,name', [
+    (optimizers.SGD, 'lr'), (optimizers.MomentumSGD, 'momentum'), (optimizers.AdaGrad, 'eps'),
+    (optimizers.AdaDelta, 'rho'), (optimizers.RMSprop, 'alpha'), (optimizers.NesterovAG, 'lr')])
+def test_hyperparameters_must_be_numbers(factory, name):
+    with pytest.raises(TypeError, match='{}: {} must be a real number, got list'.format(
+            factory.__name__, name)):
+        factory(**{name: [0.1]})
