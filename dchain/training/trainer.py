@@ -1,9 +1,11 @@
 """Trainer: the training loop (updates, then the extensions whose triggers fire)."""
+import json
 import os
 import sys
 import time
 import traceback
 
+from dchain import random as random_module
 from dchain import reporter as reporter_module
 from dchain.training import extension as extension_module
 from dchain.training.triggers import get_trigger
@@ -213,7 +215,8 @@ class Trainer:
 
     def serialize(self, serializer):
         """Save or load the updater, the stop trigger, every extension (under
-        'extensions/<name>') and its trigger (under 'extension_triggers/<name>')."""
+        'extensions/<name>') and its trigger (under 'extension_triggers/<name>'), the elapsed
+        time and the state of ``dchain.random``'s generator."""
         self.updater.serialize(serializer['updater'])
         if hasattr(self.stop_trigger, 'serialize'):
             self.stop_trigger.serialize(serializer['stop_trigger'])
@@ -226,3 +229,10 @@ class Trainer:
                 entry.trigger.serialize(triggers[name])
         self._snapshot_elapsed_time = float(
             serializer('_snapshot_elapsed_time', self.elapsed_time))
+        # dchain's global generator (dropout masks on the host) resumes too, so a resumed run
+        # draws what an uninterrupted one would
+        try:
+            state = serializer('_random_state', json.dumps(random_module.get_state()))
+        except KeyError:  # a snapshot written without it (as Chainer's)
+            return
+        random_module.set_state(json.loads(str(state)))

@@ -1,6 +1,7 @@
+import numpy
 import pytest
 
-from dchain import training
+from dchain import random, training
 from dchain.training import Extension, Trainer, make_extension
 from dchain.training.triggers import IntervalTrigger
 
@@ -214,3 +215,36 @@ def test_serialize_covers_updater_triggers_and_extensions(tmp_path):
     second.run()
     assert log == [(None, 6), (None, 9)]
     assert second.updater.iteration == 10
+
+
+def test_serialize_restores_the_random_generator(tmp_path):
+    trainer = _trainer(tmp_path)
+    random.seed(3)
+    random.get_generator().random(5)
+    serializer = DictSerializer()
+    trainer.serialize(serializer)
+    expected = random.get_generator().random(4)
+    random.seed(99)
+    _trainer(tmp_path).serialize(DictDeserializer(serializer.target))
+    numpy.testing.assert_array_equal(random.get_generator().random(4), expected)
+
+
+def test_snapshot_without_random_state_loads(tmp_path):
+    serializer = DictSerializer()
+    _trainer(tmp_path).serialize(serializer)
+    del serializer.target['_random_state']
+    random.seed(5)
+    expected = random.get_generator().random(2)
+    random.seed(5)
+    _trainer(tmp_path).serialize(StrictDeserializer(serializer.target))
+    numpy.testing.assert_array_equal(random.get_generator().random(2), expected)
+
+
+class StrictDeserializer(DictDeserializer):
+    def __getitem__(self, name):
+        return StrictDeserializer(self.source, self.path + name + '/')
+
+    def __call__(self, key, value):
+        if self.path + key not in self.source:
+            raise KeyError(self.path + key)
+        return super().__call__(key, value)
