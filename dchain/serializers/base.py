@@ -7,9 +7,10 @@ it into ``value`` in place (arrays). Keys join names with '/', as in Chainer
 (``predictor/l1/W``).
 
 Loading is checked before it changes anything: ``Deserializer.load`` first walks the object with
-a checking pass (every key present, every array of the right shape and a castable dtype, every
-scalar convertible), then loads. Scalars are converted in the checking pass too, since objects
-may branch on them; a failed check puts them back.
+a checking pass (every key present, every array readable, of the right shape and a castable
+dtype, every scalar convertible), then loads. The arrays read by the checking pass are kept for
+the loading pass. Scalars are converted in the checking pass too, since objects may branch on
+them; a failed check puts them back.
 """
 import contextlib
 import errno
@@ -150,6 +151,7 @@ class SourceDeserializer(Deserializer):
         self._ignore = check_ignore_names(self._caller, ignore_names)
         self._mode = 'load'    # 'check' in the checking pass, 'restore' to undo it
         self._original = None  # key -> the scalar that the checking pass replaced
+        self._read_arrays = None  # key -> the array read by the checking pass
 
     def _clone(self):
         clone = object.__new__(type(self))
@@ -177,7 +179,11 @@ class SourceDeserializer(Deserializer):
             return self._original.get(key, value)
         if self._ignore and self._ignored(key):
             return value
-        entry = self._source.entry(key)
+        try:
+            entry = self._source.entry(key)
+        except Exception as error:  # zlib, CRC and truncation errors of a damaged file
+            raise ValueError('{} cannot be read ({}: {})'.format(
+                self._where(key), type(error).__name__, error)) from error
         if entry is None:
             if self.strict:
                 raise KeyError('{}: {} has no key {!r}'.format(
@@ -190,16 +196,33 @@ class SourceDeserializer(Deserializer):
             raise ValueError('{} holds a pickled Python object; only arrays, scalars, strings '
                              'and None load'.format(self._where(key)))
         if value is None:
-            return value if mode == 'check' else entry.read()
+            stored = self._read(key, entry)
+            return value if mode == 'check' else stored
         if isinstance(value, numpy.ndarray) or backend.is_gpu_array(value):
             self._check_array(key, entry, value)
+            stored = self._read(key, entry)
             if mode == 'load':
-                _copy_into(value, entry.read())
+                _copy_into(value, stored)
             return value
         converted = self._convert(key, entry, value)
         if mode == 'check':
             self._original.setdefault(key, value)
         return converted
+
+    def _read(self, key, entry):
+        # The checking pass reads every array (a damaged member fails there, before anything
+        # is changed) and keeps it for the loading pass, so nothing is decompressed twice.
+        read = self._read_arrays
+        if read is not None and key in read:
+            return read.pop(key) if self._mode == 'load' else read[key]
+        try:
+            stored = entry.read()
+        except Exception as error:  # zlib, CRC and truncation errors of a damaged file
+            raise ValueError('{} cannot be read ({}: {})'.format(
+                self._where(key), type(error).__name__, error)) from error
+        if read is not None and self._mode == 'check':
+            read[key] = stored
+        return stored
 
     def _check_array(self, key, entry, value):
         if entry.shape != value.shape:
@@ -222,7 +245,7 @@ class SourceDeserializer(Deserializer):
                 and not _can_cast(dtype, value_type)):
             raise TypeError('{} has dtype {}, which does not convert to {}'.format(
                 self._where(key), dtype, value_type.__name__))
-        scalar = entry.read().reshape(())[()]
+        scalar = self._read(key, entry).reshape(())[()]
         try:
             return value_type(scalar)
         except (TypeError, ValueError) as error:
@@ -232,9 +255,11 @@ class SourceDeserializer(Deserializer):
     def load(self, obj):
         """Load ``obj``: a checking pass over every key first, so that a missing key, a wrong
         shape or dtype raises before anything is changed; then the real pass."""
+        read_arrays = {}
         checker = self._clone()
         checker._mode = 'check'
         checker._original = {}
+        checker._read_arrays = read_arrays
         try:
             obj.serialize(checker)
         except BaseException:
@@ -242,7 +267,9 @@ class SourceDeserializer(Deserializer):
             with contextlib.suppress(Exception):
                 obj.serialize(checker)
             raise
-        obj.serialize(self)
+        loader = self._clone()
+        loader._read_arrays = read_arrays
+        obj.serialize(loader)
 
 
 def _can_cast(dtype, value_type):

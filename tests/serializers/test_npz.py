@@ -158,3 +158,25 @@ def test_written_file_mode_follows_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert os.stat(tmp_path / 'model.npz').st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize('key', ['block/W', 'block/stats'])
+def test_damaged_member_is_refused_before_anything_changes(tmp_path, rng, key):
+    # block/W is large enough that its header is read without reaching the CRC at its end;
+    # block/stats is small. Both are read after l1 and l2, which must stay as they were.
+    source = fill(Net((64, 64)), rng)
+    filename = tmp_path / 'model.npz'
+    serializers.save_npz(str(filename), source, compression=False)
+    content = bytearray(filename.read_bytes())
+    data = (source.block.W.data if key == 'block/W' else source.block.stats).tobytes()
+    offset = content.find(data)
+    assert offset > 0
+    content[offset + len(data) - 1] ^= 0xff
+    filename.write_bytes(bytes(content))
+    target = Net((64, 64))
+    before = state(target)
+    with pytest.raises(ValueError, match=re.escape(
+            "load_npz: '{}' key '{}' cannot be read (BadZipFile: Bad CRC-32".format(
+                filename, key))):
+        serializers.load_npz(str(filename), target)
+    assert_same_state(state(target), before)
