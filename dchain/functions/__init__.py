@@ -27,3 +27,13 @@ from dchain.functions.array.stack import separate, stack  # noqa: F401
 from dchain.functions.array.where import where  # noqa: F401
 from dchain.functions.math.clip import clip  # noqa: F401
 from dchain.functions.math.minmax import max, maximum, min, minimum  # noqa: F401,A004
+from dchain.functions.evaluation.accuracy import accuracy  # noqa: F401
+from dchain.functions.loss.huber_loss import huber_loss  # noqa: F401
+from dchain.functions.loss.mean_absolute_error import mean_absolute_error  # noqa: F401
+from dchain.functions.loss.mean_squared_error import mean_squared_error  # noqa: F401
+from dchain.functions.loss.sigmoid_cross_entropy import sigmoid_cross_entropy  # noqa: F401
+from dchain.functions.loss.softmax_cross_entropy import softmax_cross_entropy  # noqa: F401
+from dchain.functions.noise.dropout import dropout  # noqa: F401
+from dchain.functions.normalization.batch_normalization import (  # noqa: F401
+    batch_normalization, fixed_batch_normalization)
+from dchain.functions.normalization.layer_normalization import layer_normalization  # noqa: F401
