@@ -10,9 +10,9 @@ def _normalize_axis(label, axis, ndim):
         return None
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -ndim <= a < ndim:
             raise ValueError('{}: axis {} is out of range for {} dimensions'.format(label, a, ndim))
-    axes = tuple(sorted(a % max(ndim, 1) for a in axes))
+    axes = tuple(sorted(a % ndim for a in axes))
     if len(set(axes)) != len(axes):
         raise ValueError('{}: axis {} repeats an axis'.format(label, axis))
     return axes
