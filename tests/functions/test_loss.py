@@ -140,8 +140,9 @@ def test_softmax_cross_entropy_errors(xp):
                                         'scores, got int32'):
         F.softmax_cross_entropy(t.reshape(2, 2), t[:2])
     for bad in (3, -2):
-        with pytest.raises(ValueError, match=r'softmax_cross_entropy: t must hold class ids in '
-                                             r'\[0, 3\) or ignore_label \(-1\), got {}'.format(bad)):
+        message = r'softmax_cross_entropy: t must hold class ids in \[0, 3\) or ignore_label ' \
+                  r'\(-1\), got {}'.format(bad)
+        with pytest.raises(ValueError, match=message):
             F.softmax_cross_entropy(x, xp.asarray(numpy.array([0, 1, bad, 2], numpy.int32)))
     with pytest.raises(ValueError, match=r'softmax_cross_entropy: x and t must have the same batch '
                                          r'size, got x of shape \(4, 3\) and t of shape \(5,\)'):

@@ -183,24 +183,19 @@ class FixedBatchNormalization(FunctionNode):
         shape = _expanded(x.shape, axes)
         inv_std = rsqrt(var + self.eps)
         gy_p = cast(gy, gamma.dtype)  # parameter gradients in gamma's dtype
-        result = []
+        grads = {}
         if 0 in indexes:
-            result.append(cast(gy_p * reshape(gamma * inv_std, shape), x.dtype))
+            grads[0] = cast(gy_p * reshape(gamma * inv_std, shape), x.dtype)
         if 2 in indexes or 3 in indexes:
-            gbeta = _sum(gy_p, axis=axes)
+            grads[2] = _sum(gy_p, axis=axes)
+            if 3 in indexes:
+                grads[3] = -grads[2] * gamma * inv_std
         if 1 in indexes or 4 in indexes:
             x_hat = (cast(x, gamma.dtype) - reshape(mean, shape)) * reshape(inv_std, shape)
-            ggamma = _sum(gy_p * x_hat, axis=axes)
-        for i in indexes:
-            if i == 1:
-                result.append(ggamma)
-            elif i == 2:
-                result.append(gbeta)
-            elif i == 3:
-                result.append(-gbeta * gamma * inv_std)
-            elif i == 4:
-                result.append(ggamma * gamma * (inv_std * inv_std) * -0.5)
-        return tuple(result)
+            grads[1] = _sum(gy_p * x_hat, axis=axes)
+            if 4 in indexes:
+                grads[4] = grads[1] * gamma * (inv_std * inv_std) * -0.5
+        return tuple([grads[i] for i in indexes])
 
 
 def batch_normalization(x, gamma, beta, eps=2e-5, running_mean=None, running_var=None,
