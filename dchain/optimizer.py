@@ -20,6 +20,7 @@ import numpy
 
 from dchain import backend
 from dchain.link import Link
+from dchain.serializers.base import Deserializer
 
 class Hyperparameter:
     """A set of hyperparameters; an attribute not set here is read from ``parent``.
@@ -90,11 +91,6 @@ def _hook_name(owner, hook, name):
     if name is None:
         raise ValueError('{}.add_hook: the hook has no name attribute; pass name='.format(owner))
     return name
-
-
-def _is_deserializer(serializer):
-    # Chainer's protocol tells loading from saving by the Deserializer base class.
-    return any(cls.__name__ == 'Deserializer' for cls in type(serializer).__mro__)
 
 
 def work_dtype(dtype):
@@ -234,14 +230,15 @@ class UpdateRule:
         """Save or load ``t`` and the state arrays (keys like ``m`` under the parameter's path).
 
         Loading into a rule that has not updated yet creates the state from the file; a file
-        without the state (saved before the first update) leaves it to be created lazily.
+        without the state (saved before the rule's first update, or for a disabled rule)
+        leaves it to be created lazily.
         """
         self.t = serializer('t', self.t)
         if self._state is not None:
             for key in self._state:
                 self._state[key] = serializer(key, self._state[key])
             return
-        if not _is_deserializer(serializer):
+        if not isinstance(serializer, Deserializer):
             return
         # Learn the state's keys from a one-element stand-in parameter.
         from dchain.variable import Parameter
@@ -256,7 +253,9 @@ class UpdateRule:
             try:
                 value = serializer(key, None)
             except KeyError:
-                if self.enabled:
+                # Saved before the rule's first update (t == 0 in the file), or for a frozen
+                # parameter, there is no state to load; otherwise it is missing.
+                if self.enabled and self.t:
                     raise
                 value = None
             if value is None:
