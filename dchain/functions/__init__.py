@@ -27,6 +27,10 @@ from dchain.functions.array.stack import separate, stack  # noqa: F401
 from dchain.functions.array.where import where  # noqa: F401
 from dchain.functions.math.clip import clip  # noqa: F401
 from dchain.functions.math.minmax import max, maximum, min, minimum  # noqa: F401,A004
+from dchain.functions.connection.convolution_2d import convolution_2d  # noqa: F401
+from dchain.functions.connection.deconvolution_2d import deconvolution_2d  # noqa: F401
+from dchain.functions.pooling.average_pooling_2d import average_pooling_2d  # noqa: F401
+from dchain.functions.pooling.max_pooling_2d import max_pooling_2d  # noqa: F401
 from dchain.functions.evaluation.accuracy import accuracy  # noqa: F401
 from dchain.functions.loss.huber_loss import huber_loss  # noqa: F401
 from dchain.functions.loss.mean_absolute_error import mean_absolute_error  # noqa: F401
@@ -37,3 +41,4 @@ from dchain.functions.noise.dropout import dropout  # noqa: F401
 from dchain.functions.normalization.batch_normalization import (  # noqa: F401
     batch_normalization, fixed_batch_normalization)
 from dchain.functions.normalization.layer_normalization import layer_normalization  # noqa: F401
+from dchain.functions.connection.embed_id import embed_id  # noqa: F401
