@@ -1,0 +1,16 @@
+"""Chainer's ``chainer.dataset``: the dataset and iterator protocols, the default converter and
+the dataset cache.
+
+- ``concat_examples(batch, device=None, padding=None)``: examples -> batch arrays on a device.
+- ``to_device(device, x)``: send arrays to a device.
+- ``DatasetMixin``: list-like indexing from ``get_example``.
+- ``Iterator``: the base of dataset iterators.
+- ``get_dataset_root`` / ``set_dataset_root`` / ``get_dataset_directory``: where datasets are
+  cached (``$DCHAIN_DATASET_ROOT``, default ``~/.dchain/dataset``).
+"""
+from dchain.dataset import download  # noqa: F401
+from dchain.dataset.convert import concat_examples, to_device  # noqa: F401
+from dchain.dataset.dataset_mixin import DatasetMixin  # noqa: F401
+from dchain.dataset.download import (get_dataset_directory, get_dataset_root,  # noqa: F401
+                                     set_dataset_root)
+from dchain.dataset.iterator import Iterator  # noqa: F401

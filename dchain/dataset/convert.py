@@ -1,0 +1,147 @@
+"""Converters: from a list of examples to batch arrays on a device."""
+import operator
+
+import numpy
+
+from dchain import backend
+
+
+class GatheredBatch(list):
+    """A list of examples that also holds the batch arrays they were cut from (what
+    ``TupleDataset[index_array]`` and friends return).
+
+    ``concat_examples`` returns those arrays (moved to the device) instead of stacking the
+    examples into new ones, as long as the list still holds exactly the examples it was made
+    with; once an example is replaced, added or removed it stacks them as usual. The examples
+    are views of the arrays, so writing into one shows in both.
+    """
+
+    __slots__ = ('_examples', '_arrays')
+
+    def __init__(self, examples, arrays):
+        super().__init__(examples)
+        self._examples = examples  # the list made with the arrays, seen by no one else
+        self._arrays = arrays
+
+    def gathered_arrays(self):
+        """The batch arrays (one array, a tuple, or a dict by key, as the examples are)
+        while the list is unchanged, else None."""
+        examples = self._examples
+        if len(self) == len(examples) and all(map(operator.is_, self, examples)):
+            return self._arrays
+        return None
+
+
+def gathered(examples, arrays):
+    """``examples`` as a GatheredBatch over ``arrays`` (a tuple or dict of the gathered
+    parts) when every part is an array, else as they are."""
+    parts = arrays.values() if isinstance(arrays, dict) else arrays
+    if all(hasattr(part, 'shape') for part in parts):
+        return GatheredBatch(examples, arrays)
+    return examples
+
+
+def to_device(device, x):
+    """Send ``x`` (an array, or a list or tuple of them) to ``device``.
+
+    Args:
+        device: None (``x`` is returned as it is), or anything ``dchain.get_device`` accepts:
+            ``'@numpy'``, ``'@cupy:0'``, ``-1`` (the CPU), ``0`` (GPU 0), or a Device.
+        x: the array(s); None passes through.
+    Returns:
+        ``x`` on ``device``; no copy when it is there already.
+    """
+    if device is None:
+        return x
+    return backend.get_device(device).send(x)
+
+
+def _is_array(x):
+    return isinstance(x, numpy.ndarray) or backend.is_gpu_array(x)
+
+
+def _shape_mismatch(arrays):
+    first = arrays[0].shape
+    for index, array in enumerate(arrays):
+        if array.shape != first:
+            return ('concat_examples: examples must have the same shape unless padding is '
+                    'given, got {} (example 0) and {} (example {})'.format(first, array.shape,
+                                                                           index))
+    return None
+
+
+def _concat_arrays(arrays, padding):
+    first = arrays[0]
+    if not _is_array(first):
+        # Python or NumPy scalars (and nested lists): NumPy stacks them in one call
+        try:
+            return numpy.asarray(arrays)
+        except ValueError as error:
+            raise ValueError('concat_examples: examples of {} could not be stacked into one '
+                             'array: {}'.format(type(first).__name__, error)) from None
+    xp = backend.get_array_module(first)
+    if padding is None:
+        try:
+            return xp.stack(arrays)
+        except ValueError:
+            message = _shape_mismatch(arrays)
+            if message is None:
+                raise
+            raise ValueError(message) from None
+    ndim = first.ndim
+    shape = list(first.shape)
+    for array in arrays:
+        if array.ndim != ndim:
+            raise ValueError('concat_examples: padding needs examples of the same ndim, got {} '
+                             'and {}'.format(first.shape, array.shape))
+        for axis, size in enumerate(array.shape):
+            if size > shape[axis]:
+                shape[axis] = size
+    result = xp.full([len(arrays)] + shape, padding, dtype=first.dtype)
+    # examples of differing shapes cannot be copied in one vectorized call
+    for index, array in enumerate(arrays):
+        result[(index,) + tuple(slice(size) for size in array.shape)] = array
+    return result
+
+
+def concat_examples(batch, device=None, padding=None):
+    """Stack a list of examples into batch arrays (Chainer's default converter).
+
+    Args:
+        batch (list): examples that are all arrays, all tuples of arrays, or all dicts of
+            arrays (Python or NumPy scalars are allowed in place of arrays).
+        device: where the batch goes; None leaves the arrays where the examples were (see
+            ``to_device``).
+        padding: None: the examples must have equal shapes. A scalar: each batch array gets
+            the largest shape along every axis and is filled with ``padding`` where an
+            example is smaller.
+    Returns:
+        An array of shape ``(len(batch),) + example shape``; a tuple of them for tuple
+        examples; a dict of them for dict examples.
+    """
+    if len(batch) == 0:
+        raise ValueError('concat_examples: the batch is empty')
+    if device is not None:
+        device = backend.get_device(device)
+    first = batch[0]
+    arrays = batch.gathered_arrays() if isinstance(batch, GatheredBatch) else None
+    if arrays is not None:  # the batch was cut from these arrays: no need to stack again
+        if isinstance(arrays, dict):
+            return {key: to_device(device, array) for key, array in arrays.items()}
+        if isinstance(arrays, tuple):
+            return tuple([to_device(device, array) for array in arrays])
+        return to_device(device, arrays)
+    if isinstance(first, tuple):
+        columns = list(zip(*batch))
+        if len(columns) != len(first):
+            raise ValueError('concat_examples: every example must be a tuple of {} items, got '
+                             'one of {}'.format(len(first), min(len(e) for e in batch)))
+        return tuple(to_device(device, _concat_arrays(column, padding)) for column in columns)
+    if isinstance(first, dict):
+        try:
+            return {key: to_device(device, _concat_arrays([e[key] for e in batch], padding))
+                    for key in first}
+        except KeyError as error:
+            raise ValueError('concat_examples: every example must have the keys {}, one lacks '
+                             '{}'.format(sorted(first), error)) from None
+    return to_device(device, _concat_arrays(batch, padding))

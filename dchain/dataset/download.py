@@ -1,0 +1,191 @@
+"""Where datasets are cached, and how files get there safely.
+
+Datasets live under ``get_dataset_root()``: ``$DCHAIN_DATASET_ROOT``, or ``~/.dchain/dataset``.
+``fetch_file`` keeps a cached file only when it passes its check (a corrupt or truncated file
+is deleted and fetched again, never loaded), downloads into a temporary file beside the target
+and moves it into place with ``os.replace`` only once it passes, so no reader ever sees half a
+file. ``file_lock`` (``fcntl.flock`` on a lock file beside the data) lets processes on one host
+take turns, so they never download the same file twice.
+
+Network attempts time out after ``$DCHAIN_DOWNLOAD_TIMEOUT`` seconds (3 by default), a host
+that could not be reached is not tried again by the same process, and ``DCHAIN_OFFLINE=1``
+skips the network altogether, so an offline machine gives up at once.
+"""
+import contextlib
+import os
+import secrets
+import shutil
+import urllib.error
+import urllib.parse
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: processes there are not kept from racing
+    fcntl = None
+
+_dataset_root = None     # set by set_dataset_root; otherwise read from the environment
+_unreachable = set()     # (scheme, host, port) that failed to connect in this process
+
+
+class DownloadError(OSError):
+    """A dataset file could be neither found in the cache nor fetched intact."""
+
+
+def get_dataset_root():
+    """The folder holding every cached dataset: the one ``set_dataset_root`` gave, else
+    ``$DCHAIN_DATASET_ROOT``, else ``~/.dchain/dataset``."""
+    if _dataset_root is not None:
+        return _dataset_root
+    root = os.environ.get('DCHAIN_DATASET_ROOT')
+    return root if root else os.path.join(os.path.expanduser('~'), '.dchain', 'dataset')
+
+
+def set_dataset_root(path):
+    """Cache datasets under ``path`` from now on (None goes back to the default)."""
+    global _dataset_root
+    _dataset_root = None if path is None else os.fspath(path)
+
+
+def get_dataset_directory(dataset_name, create_directory=True):
+    """The folder of one dataset under the root (created unless ``create_directory`` is
+    False)."""
+    path = os.path.join(get_dataset_root(), dataset_name)
+    if create_directory:
+        os.makedirs(path, exist_ok=True)
+    return path
+
+
+def is_offline():
+    """True when ``$DCHAIN_OFFLINE`` asks to skip every network attempt."""
+    return os.environ.get('DCHAIN_OFFLINE', '').strip().lower() in ('1', 'true', 'yes', 'on')
+
+
+def download_timeout():
+    """Seconds a network attempt may wait for a connection or for data."""
+    try:
+        return float(os.environ.get('DCHAIN_DOWNLOAD_TIMEOUT', 3))
+    except ValueError:
+        return 3.0
+
+
+@contextlib.contextmanager
+def file_lock(path):
+    """Hold an exclusive lock on the file ``path`` (created if missing) inside the block.
+
+    The lock file is never deleted: removing it would let two processes lock two different
+    files of the same name.
+    """
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _temporary_beside(path):
+    """Create an empty temporary file beside ``path``; return its name."""
+    directory, name = os.path.split(os.path.abspath(path))
+    while True:
+        temporary = os.path.join(directory, '.{}.{}.tmp'.format(name, secrets.token_hex(4)))
+        try:
+            # 0o666 so the umask sets the final mode, not mkstemp's 0o600
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return temporary
+        except FileExistsError:
+            continue
+
+
+def atomic_write(path, write):
+    """Call ``write(file)`` on a temporary file beside ``path``, then move it onto ``path``;
+    on failure the temporary file is removed and ``path`` is left as it was."""
+    temporary = _temporary_beside(path)
+    try:
+        with open(temporary, 'wb') as file:
+            write(file)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
+
+
+def _host(url):
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
+
+
+def _download(url, file):
+    # imported here: they pull in ssl and email (~25 ms), which only a download needs
+    import http.client
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=download_timeout()) as response:
+            expected = response.headers.get('Content-Length')
+            shutil.copyfileobj(response, file, 1 << 20)
+    except http.client.HTTPException as error:  # a broken response, not an OSError
+        raise DownloadError('{}: {}'.format(type(error).__name__, error)) from error
+    # http.client does not raise when a server closes early, so a short body is caught here
+    if expected is not None and expected.isdigit() and file.tell() != int(expected):
+        raise DownloadError('the server sent {} of {} bytes'.format(file.tell(), expected))
+
+
+def _download_verified(url, path, verify):
+    # verified before it is moved into place, so not even a complete but corrupt file is
+    # ever seen at ``path``
+    temporary = _temporary_beside(path)
+    try:
+        with open(temporary, 'wb') as file:
+            _download(url, file)
+        result = verify(temporary)
+        os.replace(temporary, path)
+        return result
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(temporary)
+
+
+def fetch_file(path, urls, verify):
+    """Make ``path`` an intact file and return ``verify(path)``.
+
+    Args:
+        path: where the file is cached.
+        urls: where to download it from, tried in order.
+        verify: ``verify(path)`` returns the checked contents, or raises ValueError saying
+            why the file is not intact (bad checksum, truncated).
+    Raises:
+        DownloadError: naming the file and why each source failed.
+    """
+    name = os.path.basename(path)
+    reasons = []
+    if os.path.exists(path):
+        try:
+            return verify(path)
+        except ValueError as error:
+            os.remove(path)
+            reasons.append('the cached {} was corrupt ({}) and was deleted'.format(path, error))
+    if is_offline():
+        reasons.append('DCHAIN_OFFLINE is set')
+        urls = ()
+    for url in urls:
+        host = _host(url)
+        if host in _unreachable:
+            reasons.append('{}: unreachable earlier in this process'.format(url))
+            continue
+        try:
+            return _download_verified(url, path, verify)
+        except ValueError as error:
+            reasons.append('{}: the download was corrupt ({}) and was deleted'.format(url, error))
+        except OSError as error:  # URLError, HTTPError, timeouts, short reads
+            if (isinstance(error, urllib.error.URLError)
+                    and not isinstance(error, urllib.error.HTTPError)) \
+                    or isinstance(error, (TimeoutError, ConnectionError)):
+                _unreachable.add(host)
+            reasons.append('{}: {}'.format(url, error))
+    if not reasons:
+        reasons.append('no source to download it from')
+    raise DownloadError('could not get an intact {} into {}: {}'.format(
+        name, os.path.dirname(os.path.abspath(path)), '; '.join(reasons)))

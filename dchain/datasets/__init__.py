@@ -1,0 +1,16 @@
+"""Datasets (Chainer's ``chainer.datasets``): containers, views and MNIST.
+
+- ``TupleDataset``, ``DictDataset``: equally long datasets read side by side.
+- ``SubDataset``, ``split_dataset``, ``split_dataset_random``: views of parts of a dataset.
+- ``TransformDataset``: examples passed through a function when read.
+- ``get_mnist``, ``get_fashion_mnist``: the image sets, downloaded, checked and cached; offline
+  ``get_mnist`` falls back to a bundled subset of 5,000 real digits.
+- ``concat_examples``: the default converter (also in ``dchain.dataset``).
+"""
+from dchain.dataset.convert import concat_examples  # noqa: F401
+from dchain.datasets.mnist import (DatasetFallbackWarning, get_fashion_mnist,  # noqa: F401
+                                   get_fashion_mnist_labels, get_mnist)
+from dchain.datasets.sub_dataset import (SubDataset, split_dataset,  # noqa: F401
+                                         split_dataset_random)
+from dchain.datasets.transform_dataset import TransformDataset  # noqa: F401
+from dchain.datasets.tuple_dataset import DictDataset, TupleDataset  # noqa: F401

@@ -1,0 +1,85 @@
+"""TupleDataset and DictDataset: several equally long datasets read side by side."""
+import numpy
+
+from dchain.dataset.convert import gathered
+
+
+def _gather(dataset, index):
+    # Python sequences take no index arrays; arrays gather a whole batch at once
+    if isinstance(dataset, (list, tuple)):
+        return [dataset[i] for i in (index.tolist() if isinstance(index, numpy.ndarray)
+                                     else index)]
+    return dataset[index]
+
+
+def _check_lengths(caller, named):
+    if not named:
+        raise ValueError('{}: no datasets are given'.format(caller))
+    lengths = [(name, len(dataset)) for name, dataset in named]
+    first_name, length = lengths[0]
+    for name, other in lengths[1:]:
+        if other != length:
+            raise ValueError('{}: every dataset must have the same length, got {} ({}) and {} '
+                             '({})'.format(caller, length, first_name, other, name))
+    return length
+
+
+class TupleDataset:
+    """Examples that are tuples: the i-th example is ``(datasets[0][i], datasets[1][i], ...)``.
+
+    Args:
+        *datasets: equally long datasets (arrays, lists, or other datasets).
+
+    ``dataset[i]`` is a tuple; a slice, a list or an index array gives a list of tuples, read
+    with one index per underlying array.
+    """
+
+    _indexes_arrays = True  # dataset[index_array] is a list of examples
+
+    def __init__(self, *datasets):
+        self._length = _check_lengths('TupleDataset', [
+            ('dataset {}'.format(i), dataset) for i, dataset in enumerate(datasets)])
+        self._datasets = datasets
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(zip(*[dataset[index] for dataset in self._datasets]))
+        if isinstance(index, (list, numpy.ndarray)):
+            parts = [_gather(dataset, index) for dataset in self._datasets]
+            return gathered(list(zip(*parts)), tuple(parts))
+        return tuple([dataset[index] for dataset in self._datasets])
+
+    def __len__(self):
+        return self._length
+
+
+class DictDataset:
+    """Examples that are dicts: the i-th example is ``{key: datasets[key][i], ...}``.
+
+    Args:
+        **datasets: equally long datasets by name.
+
+    ``dataset[i]`` is a dict; a slice, a list or an index array gives a list of dicts.
+    """
+
+    _indexes_arrays = True
+
+    def __init__(self, **datasets):
+        self._length = _check_lengths('DictDataset', [
+            ("'{}'".format(key), dataset) for key, dataset in datasets.items()])
+        self._datasets = datasets
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            keys = list(self._datasets)
+            parts = [dataset[index] for dataset in self._datasets.values()]
+            return [dict(zip(keys, values)) for values in zip(*parts)]
+        if isinstance(index, (list, numpy.ndarray)):
+            keys = list(self._datasets)
+            parts = [_gather(dataset, index) for dataset in self._datasets.values()]
+            return gathered([dict(zip(keys, values)) for values in zip(*parts)],
+                            dict(zip(keys, parts)))
+        return {key: dataset[index] for key, dataset in self._datasets.items()}
+
+    def __len__(self):
+        return self._length
