@@ -14,3 +14,4 @@ from dchain.backend import get_array_module, get_device  # noqa: F401
 __version__ = '0.1.0'
 from dchain.link import Chain, ChainList, Link, Sequential  # noqa: F401,E402
 from dchain import initializers, links, random  # noqa: F401,E402
+from dchain import dataset, datasets, iterators  # noqa: F401,E402
