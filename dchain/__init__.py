@@ -15,3 +15,5 @@ __version__ = '0.1.0'
 from dchain.link import Chain, ChainList, Link, Sequential  # noqa: F401,E402
 from dchain import initializers, links, random  # noqa: F401,E402
 from dchain import dataset, datasets, iterators  # noqa: F401,E402
+from dchain import optimizer, optimizer_hooks, optimizers  # noqa: F401,E402
+from dchain.optimizer import GradientMethod, Optimizer, UpdateRule  # noqa: F401,E402
