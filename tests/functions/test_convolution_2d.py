@@ -174,3 +174,29 @@ def test_bad_arguments(xp, kwargs, error, message):
     x = xp.ones((1, 1, 4, 4), numpy.float32)
     with pytest.raises(error, match=message):
         F.convolution_2d(x, xp.ones((1, 1, 3, 3), numpy.float32), **kwargs)
+
+
+def test_stacked_layers_share_no_state(xp, rng):
+    # Layers of different sizes one after another, as in a network; the gradients of the whole
+    # stack must still be right, and a second backward over the same graph gives the same ones.
+    x, W1, W2, W3 = _arrays(xp, rng, [(2, 2, 9, 9), (3, 2, 3, 3), (4, 3, 2, 2), (4, 2, 2, 2)],
+                            numpy.float64)
+
+    def func(x, W1, W2, W3):
+        h = F.convolution_2d(x, W1, pad=1)
+        h = F.max_pooling_2d(F.convolution_2d(h, W2, stride=2), 2)
+        return F.deconvolution_2d(h, W3, stride=2)
+    y = func(x, W1, W2, W3)
+    gy = xp.asarray(rng.uniform(-1, 1, y.shape))
+    check_backward(func, (x, W1, W2, W3), gy)
+    variables = [dchain.Variable(a) for a in (x, W1, W2, W3)]
+    y = func(*variables)
+    y.grad = gy
+    y.backward()
+    first = [backend.to_cpu(v.grad).copy() for v in variables]
+    for v in variables:
+        v.cleargrad()
+    y.grad = gy
+    y.backward()
+    for v, g in zip(variables, first):
+        assert_allclose(v.grad, g)

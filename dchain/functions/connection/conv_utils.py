@@ -18,22 +18,25 @@ from dchain import backend
 _scratch = threading.local()
 
 
-def scratch(xp, shape, dtype):
-    """A C-contiguous array of ``shape`` and ``dtype`` with undefined contents, reused across
-    calls in this thread.
+def scratch(like, shape, dtype):
+    """A C-contiguous array of ``shape`` and ``dtype`` on the device of ``like``, with undefined
+    contents, reused across calls in this thread.
 
     Column buffers live only inside one forward, and a fresh multi-megabyte array per call
-    costs page faults on every step; the scratch buffer keeps the largest one seen.
+    costs page faults on every step; the scratch buffer keeps the largest one seen (one per
+    device, since a GPU cannot use another GPU's buffer).
     """
     dtype = numpy.dtype(dtype)
     size = dtype.itemsize
     for n in shape:
         size *= n
-    name = xp.__name__
-    buffer = getattr(_scratch, name, None)
+    buffers = _scratch.__dict__
+    device = getattr(like, 'device', None)  # NumPy before 2.0 has no ndarray.device
+    key = getattr(device, 'id', device)
+    buffer = buffers.get(key)
     if buffer is None or buffer.size < size:
-        buffer = xp.empty(size, numpy.uint8)
-        setattr(_scratch, name, buffer)
+        buffer = backend.get_array_module(like).empty(size, numpy.uint8)
+        buffers[key] = buffer
     return buffer[:size].view(dtype).reshape(shape)
 
 

@@ -78,7 +78,6 @@ class Convolution2DFunction(FunctionNode):
                              .format(W.shape[0], W.shape, b.shape))
 
     def forward(self, inputs):
-        xp = backend.get_array_module(*inputs)
         x, W = inputs[0], inputs[1]
         self.retain_inputs((0, 1))
         n, c, h, w = x.shape
@@ -91,7 +90,7 @@ class Convolution2DFunction(FunctionNode):
                              'padded by {}'.format((kh, kw), self.dilate, x.shape, self.pad))
         col = conv_utils.im2col(
             conv_utils.as_chwn(x), kh, kw, sy, sx, ph, pw, out_h, out_w, dy, dx,
-            out=conv_utils.scratch(xp, (c, kh, kw, out_h, out_w, n), x.dtype))
+            out=conv_utils.scratch(x, (c, kh, kw, out_h, out_w, n), x.dtype))
         y = gemm(W.reshape(out_c, -1), col.reshape(-1, out_h * out_w * n), self.groups)
         if len(inputs) == 3:
             y += inputs[2][:, None]
@@ -127,7 +126,6 @@ class Convolution2DGradW(FunctionNode):
         self.w_shape = w_shape
 
     def forward(self, inputs):
-        xp = backend.get_array_module(*inputs)
         x, gy = inputs
         self.retain_inputs((0, 1))
         out_c, _, kh, kw = self.w_shape
@@ -136,7 +134,7 @@ class Convolution2DGradW(FunctionNode):
         (sy, sx), (ph, pw), (dy, dx) = self.stride, self.pad, self.dilate
         col = conv_utils.im2col(
             conv_utils.as_chwn(x), kh, kw, sy, sx, ph, pw, out_h, out_w, dy, dx,
-            out=conv_utils.scratch(xp, (c, kh, kw, out_h, out_w, n), x.dtype))
+            out=conv_utils.scratch(x, (c, kh, kw, out_h, out_w, n), x.dtype))
         gy2 = conv_utils.as_chwn(gy).reshape(out_c, -1)
         gW = gemm(gy2, col.reshape(-1, gy2.shape[1]), self.groups, transb=True)
         return gW.reshape(self.w_shape),

@@ -3,7 +3,6 @@
 Its backward is a convolution of the output gradient (for x) and ``Convolution2DGradW`` with
 the roles of input and gradient exchanged (for W), so it is differentiable to any order.
 """
-from dchain import backend
 from dchain.function_node import FunctionNode
 from dchain.functions.connection import conv_utils
 from dchain.functions.connection import convolution_2d as conv
@@ -60,7 +59,6 @@ class Deconvolution2DFunction(FunctionNode):
         return out_h, out_w
 
     def forward(self, inputs):
-        xp = backend.get_array_module(*inputs)
         x, W = inputs[0], inputs[1]
         self.retain_inputs((0, 1))
         n, in_c, h, w = x.shape
@@ -70,7 +68,7 @@ class Deconvolution2DFunction(FunctionNode):
         (sy, sx), (ph, pw), (dy, dx) = self.stride, self.pad, self.dilate
         x2 = conv_utils.as_chwn(x).reshape(in_c, -1)
         col = conv.gemm(W.reshape(in_c, -1), x2, self.groups, transa=True,
-                        out=conv_utils.scratch(xp, (out_c * kh * kw, x2.shape[1]), x.dtype))
+                        out=conv_utils.scratch(x, (out_c * kh * kw, x2.shape[1]), x.dtype))
         y = conv_utils.col2im(col.reshape(out_c, kh, kw, h, w, n), sy, sx, ph, pw, out_h, out_w,
                               dy, dx)
         if len(inputs) == 3:

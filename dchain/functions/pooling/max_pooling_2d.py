@@ -58,8 +58,8 @@ class MaxPooling2D(FunctionNode):
     def forward(self, inputs):
         xp = backend.get_array_module(*inputs)
         x, = inputs
-        pool = self.pool = Pooling(self.label, x.shape, self.ksize, self.stride, self.pad,
-                                    self.cover_all)
+        pool = Pooling(self.label, x.shape, self.ksize, self.stride, self.pad, self.cover_all)
+        self.pool = pool
         view = conv_utils.windows(x, *pool.args, pad_value=-float('inf'))
         y = view[:, :, 0, 0].copy(order='K')
         # A byte per position is enough for windows of up to 256 pixels and moves less memory.
