@@ -280,6 +280,7 @@ class Optimizer:
     use_auto_new_epoch = False
     _pre_update_hooks = None
     _post_update_hooks = None
+    _loss_scale = None
 
     @property
     def _label(self):
@@ -304,6 +305,17 @@ class Optimizer:
     def update(self, lossfun=None, *args, **kwds):
         """Update the target's parameters (see GradientMethod.update)."""
         raise NotImplementedError
+
+    def set_loss_scale(self, loss_scale):
+        """Scale the loss by ``loss_scale`` in ``update(lossfun, ...)``'s backward (static loss
+        scaling for float16); the gradients are divided by it again before the hooks and the
+        update. None turns it off."""
+        if loss_scale is not None:
+            check_real('{}.set_loss_scale'.format(self._label), 'loss_scale', loss_scale)
+            if not loss_scale > 0:
+                raise ValueError('{}.set_loss_scale: loss_scale must be positive, got {}'.format(
+                    self._label, loss_scale))
+        self._loss_scale = loss_scale
 
     def new_epoch(self, auto=False):
         """Start a new epoch (``auto=True`` when called by an updater)."""
@@ -417,8 +429,14 @@ class GradientMethod(Optimizer):
         if lossfun is not None:
             loss = lossfun(*args, **kwds)
             self.target.cleargrads()
-            loss.backward()
+            loss_scale = self._loss_scale
+            loss.backward(loss_scale=loss_scale)
             del loss
+            if loss_scale is not None:
+                for param in self.target.params(False):
+                    grad = param.grad
+                    if grad is not None:
+                        grad /= loss_scale
         self.call_hooks('pre')
         self.t += 1
         if not (self.use_fused and self._update_fused()):

@@ -268,3 +268,25 @@ def test_call_hooks_refuses_a_bad_timing():
     with pytest.raises(ValueError, match="SGD.call_hooks: timing must be 'pre' or 'post', got "
                                          "'during'"):
         optimizer.call_hooks('during')
+
+
+def test_static_loss_scaling_gives_the_unscaled_update():
+    rng = numpy.random.default_rng(0)
+    x = rng.uniform(-1, 1, (5, 3)).astype(numpy.float32)
+    t = rng.uniform(-1, 1, (5, 2)).astype(numpy.float32)
+    results = []
+    for loss_scale in (None, 1024.0):
+        model = _mlp(numpy)
+        optimizer = optimizers.SGD(lr=0.1).setup(model)
+        optimizer.set_loss_scale(loss_scale)
+        seen = []
+        optimizer.add_hook(lambda opt: seen.append(float(abs(opt.target.l2.b.grad).max())),
+                           name='record')
+        optimizer.update(_squared_error, model, x, t)
+        results.append((model, seen[0]))
+    (plain, plain_grad), (scaled, scaled_grad) = results
+    assert scaled_grad == pytest.approx(plain_grad, rel=1e-5)  # hooks see true gradients
+    for (path, param), (_, other) in zip(plain.namedparams(), scaled.namedparams()):
+        assert_allclose(other.data, param.data, atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match='SGD.set_loss_scale: loss_scale must be positive, got 0'):
+        optimizers.SGD().set_loss_scale(0)
