@@ -1,5 +1,6 @@
 """Models, helpers and file formats shared by the serializer tests."""
 import numpy
+
 import dchain
 import dchain.links as L
 from dchain import serializers

@@ -79,7 +79,8 @@ def test_npz_deserializer_over_a_dict(rng):
     assert target.block.label == 'trained'
     numpy.testing.assert_array_equal(target.l1.W.data, source.target['l1/W'])
     del source.target['block/flag']
-    with pytest.raises(KeyError, match=re.escape("NpzDeserializer: <dict> has no key 'block/flag'")):
+    with pytest.raises(KeyError,
+                       match=re.escape("NpzDeserializer: <dict> has no key 'block/flag'")):
         serializers.NpzDeserializer(source.target).load(Net())
     partial = Net()
     serializers.NpzDeserializer(source.target, strict=False).load(partial)
