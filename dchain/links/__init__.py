@@ -1,2 +1,8 @@
 """Links: layers with parameters (``import dchain.links as L``)."""
+from dchain.links.connection.convolution_2d import Convolution2D  # noqa: F401
+from dchain.links.connection.deconvolution_2d import Deconvolution2D  # noqa: F401
+from dchain.links.connection.embed_id import EmbedID  # noqa: F401
 from dchain.links.connection.linear import Linear  # noqa: F401
+from dchain.links.model.classifier import Classifier  # noqa: F401
+from dchain.links.normalization.batch_normalization import BatchNormalization  # noqa: F401
+from dchain.links.normalization.layer_normalization import LayerNormalization  # noqa: F401
