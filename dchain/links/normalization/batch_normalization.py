@@ -5,8 +5,8 @@ import numpy
 
 from dchain import initializers
 from dchain.config import config
-from dchain.functions.normalization.batch_normalization import (batch_normalization,
-                                                                 fixed_batch_normalization)
+from dchain.functions.normalization.batch_normalization import (
+    batch_normalization, fixed_batch_normalization)
 from dchain.link import Link
 from dchain.variable import Parameter
 
