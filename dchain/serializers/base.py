@@ -123,6 +123,7 @@ class Entry:
 
 
 def check_ignore_names(caller, ignore_names):
+    """``ignore_names`` (a key, a callable or a list of them) as a tuple; TypeError otherwise."""
     if ignore_names is None:
         return ()
     names = ignore_names if isinstance(ignore_names, (list, tuple)) else (ignore_names,)
