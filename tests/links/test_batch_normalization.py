@@ -192,3 +192,24 @@ def test_errors():
     with pytest.raises(ValueError, match=r'BatchNormalization: x must have a batch axis and a '
                                          r'channel axis to infer size, got shape \(4,\)'):
         L.BatchNormalization()(numpy.ones(4, numpy.float32))
+
+
+@pytest.mark.parametrize('fmt', ['npz', 'hdf5'])
+def test_saved_files_hold_the_statistics(tmp_path, rng, fmt):
+    from dchain import serializers
+    model = dchain.Chain(bn=L.BatchNormalization(3))
+    for step in range(3):
+        model.bn(rng.normal(step, 2, (6, 3)).astype(numpy.float32), finetune=True)
+    path = str(tmp_path / ('model.' + fmt))
+    getattr(serializers, 'save_' + fmt)(path, model)
+    if fmt == 'npz':
+        with numpy.load(path) as stored:
+            assert sorted(stored.files) == ['bn/N', 'bn/avg_mean', 'bn/avg_var', 'bn/beta',
+                                            'bn/gamma']
+            assert_allclose(stored['bn/avg_var'], model.bn.avg_var)
+    fresh = dchain.Chain(bn=L.BatchNormalization(3))
+    getattr(serializers, 'load_' + fmt)(path, fresh)
+    assert fresh.bn.N == 3
+    x = rng.normal(0, 1, (4, 3)).astype(numpy.float32)
+    with using_config('train', False):
+        assert (fresh.bn(x).data == model.bn(x).data).all()
