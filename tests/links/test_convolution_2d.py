@@ -88,7 +88,7 @@ def test_forward_and_backward(xp, rng, config, dtype, nobias):
 
 def test_short_form_and_lazy_in_channels(rng):
     link = L.Convolution2D(5, 3)  # (out_channels, ksize): in_channels is inferred
-    assert link.in_channels is None and link.out_channels == 5 and link.ksize == (3, 3)
+    assert link.in_channels is None and link.out_channels == 5 and link.ksize == 3
     assert link.W.data is None and link.b.shape == (5,)
     x = rng.uniform(-1, 1, (2, 4, 6, 6)).astype(numpy.float32)
     y = link(x)

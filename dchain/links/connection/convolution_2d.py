@@ -54,7 +54,7 @@ class Convolution2D(Link):
         check_channels('Convolution2D', in_channels, out_channels, groups)
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.ksize = _pair(ksize)
+        self.ksize = ksize
         self.stride = _pair(stride)
         self.pad = _pair(pad)
         self.dilate = _pair(dilate)
@@ -72,7 +72,7 @@ class Convolution2D(Link):
 
     def _initialize_params(self, in_channels):
         self.in_channels = in_channels
-        self.W.initialize((self.out_channels, in_channels // self.groups) + self.ksize)
+        self.W.initialize((self.out_channels, in_channels // self.groups) + _pair(self.ksize))
 
     def forward(self, x):
         """Convolve ``x`` of shape (N, in_channels, H, W); returns (N, out_channels, H', W')."""

@@ -38,7 +38,7 @@ class Deconvolution2D(Link):
         check_channels('Deconvolution2D', in_channels, out_channels, groups)
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.ksize = _pair(ksize)
+        self.ksize = ksize
         self.stride = _pair(stride)
         self.pad = _pair(pad)
         self.outsize = None if outsize is None else _pair(outsize)
@@ -57,7 +57,7 @@ class Deconvolution2D(Link):
 
     def _initialize_params(self, in_channels):
         self.in_channels = in_channels
-        self.W.initialize((in_channels, self.out_channels // self.groups) + self.ksize)
+        self.W.initialize((in_channels, self.out_channels // self.groups) + _pair(self.ksize))
 
     def forward(self, x):
         """Apply the layer to ``x`` of shape (N, in_channels, H, W)."""
