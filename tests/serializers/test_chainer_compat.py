@@ -14,13 +14,9 @@ import pytest
 
 import dchain
 import dchain.functions as F
+import dchain.links as L
 import dchain.optimizers
 from dchain import serializers
-from dchain.links.connection.convolution_2d import Convolution2D
-from dchain.links.connection.embed_id import EmbedID
-from dchain.links.connection.linear import Linear
-from dchain.links.model.classifier import Classifier
-from dchain.links.normalization.batch_normalization import BatchNormalization
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 SCRIPT = os.path.join(FIXTURES, 'make_chainer_fixtures.py')
@@ -33,10 +29,10 @@ class Net(dchain.Chain):
     def __init__(self):
         super().__init__()
         with self.init_scope():
-            self.conv = Convolution2D(1, 2, ksize=3, pad=1)
-            self.bn = BatchNormalization(2)
-            self.embed = EmbedID(5, 3)
-            self.fc = Linear(2 * 4 * 4 + 3, 3)
+            self.conv = L.Convolution2D(1, 2, ksize=3, pad=1)
+            self.bn = L.BatchNormalization(2)
+            self.embed = L.EmbedID(5, 3)
+            self.fc = L.Linear(2 * 4 * 4 + 3, 3)
 
     def forward(self, x, ids):
         # relu before bn: a bias just before batch normalization gets a zero gradient, and
@@ -56,7 +52,7 @@ def _arrays(name):
 
 
 def _build():
-    model = Classifier(Net())
+    model = L.Classifier(Net())
     optimizer = dchain.optimizers.Adam(alpha=0.01)
     optimizer.setup(model)
     return model, optimizer
@@ -149,7 +145,7 @@ def test_chainer_saved_none(tmp_path, name, load):
     def lazy():
         chain = dchain.Chain()
         with chain.init_scope():
-            chain.l = Linear(None, 3)
+            chain.l = L.Linear(None, 3)
         return chain
 
     chain = lazy()
