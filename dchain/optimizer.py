@@ -21,6 +21,8 @@ import numpy
 from dchain import backend
 from dchain.link import Link
 from dchain.serializers.base import Deserializer
+from dchain.variable import Parameter
+
 
 class Hyperparameter:
     """A set of hyperparameters; an attribute not set here is read from ``parent``.
@@ -79,18 +81,32 @@ def check_real(owner, name, value):
             owner, name, type(value).__name__))
 
 
-def _check_timing(owner, timing):
+def _add_hook(owner, hooks, hook, name, timing):
+    """Register ``hook`` in ``hooks`` (a dict of 'pre' and 'post' dicts), Chainer's way."""
+    if not callable(hook):
+        raise TypeError('{}.add_hook: hook must be callable, got {}'.format(
+            owner, type(hook).__name__))
     if timing not in ('pre', 'post', 'auto'):
         raise ValueError("{}.add_hook: timing must be 'pre', 'post' or 'auto', got {!r}".format(
             owner, timing))
-
-
-def _hook_name(owner, hook, name):
+    if timing == 'auto':
+        timing = getattr(hook, 'timing', 'pre')
     if name is None:
         name = getattr(hook, 'name', None) or getattr(hook, '__name__', None)
-    if name is None:
-        raise ValueError('{}.add_hook: the hook has no name attribute; pass name='.format(owner))
-    return name
+        if name is None:
+            raise ValueError('{}.add_hook: the hook has no name attribute; pass name='.format(
+                owner))
+    if name in hooks['pre'] or name in hooks['post']:
+        raise KeyError('{}.add_hook: a hook named {!r} already exists'.format(owner, name))
+    hooks[timing][name] = hook
+
+
+def _remove_hook(owner, hooks, name):
+    for timing in ('pre', 'post'):
+        if name in hooks[timing]:
+            del hooks[timing][name]
+            return
+    raise KeyError('{}.remove_hook: no hook named {!r}'.format(owner, name))
 
 
 def work_dtype(dtype):
@@ -134,27 +150,17 @@ class UpdateRule:
     def add_hook(self, hook, name=None, timing='auto'):
         """Register ``hook(rule, param)`` to run before ('pre') or after ('post') each update.
 
-        'auto' reads ``hook.timing`` ('pre' when it has none).
+        'auto' reads ``hook.timing`` ('pre' when it has none); ``name`` defaults to
+        ``hook.name``.
         """
-        if not callable(hook):
-            raise TypeError('UpdateRule.add_hook: hook must be callable, got {}'.format(
-                type(hook).__name__))
-        _check_timing('UpdateRule', timing)
-        if timing == 'auto':
-            timing = getattr(hook, 'timing', 'pre')
-        name = _hook_name('UpdateRule', hook, name)
-        if name in self._pre_update_hooks or name in self._post_update_hooks:
-            raise ValueError('UpdateRule.add_hook: a hook named {!r} already exists'.format(name))
-        hooks = self._pre_update_hooks if timing == 'pre' else self._post_update_hooks
-        hooks[name] = hook
+        _add_hook('UpdateRule', self._hooks(), hook, name, timing)
 
     def remove_hook(self, name):
         """Unregister the hook ``name``."""
-        for hooks in (self._pre_update_hooks, self._post_update_hooks):
-            if name in hooks:
-                del hooks[name]
-                return
-        raise KeyError('UpdateRule.remove_hook: no hook named {!r}'.format(name))
+        _remove_hook('UpdateRule', self._hooks(), name)
+
+    def _hooks(self):
+        return {'pre': self._pre_update_hooks, 'post': self._post_update_hooks}
 
     def update(self, param):
         """Update ``param`` from its gradient (nothing happens without one, or when disabled)."""
@@ -241,7 +247,6 @@ class UpdateRule:
         if not isinstance(serializer, Deserializer):
             return
         # Learn the state's keys from a one-element stand-in parameter.
-        from dchain.variable import Parameter
         probe = numpy.zeros(1, numpy.float32)
         stand_in = Parameter(probe)
         stand_in.grad = probe
@@ -334,29 +339,17 @@ class Optimizer:
         parameter, any other as ``hook(optimizer)``. 'auto' reads ``hook.timing``. ``name``
         defaults to ``hook.name``.
         """
-        if not callable(hook):
-            raise TypeError('{}.add_hook: hook must be callable, got {}'.format(
-                self._label, type(hook).__name__))
         if self._pre_update_hooks is None:
             raise RuntimeError('{}.add_hook: call setup(link) before add_hook'.format(self._label))
-        _check_timing(self._label, timing)
-        if timing == 'auto':
-            timing = getattr(hook, 'timing', 'pre')
-        name = _hook_name(self._label, hook, name)
-        if name in self._pre_update_hooks or name in self._post_update_hooks:
-            raise KeyError('{}.add_hook: a hook named {!r} already exists'.format(
-                self._label, name))
-        hooks = self._pre_update_hooks if timing == 'pre' else self._post_update_hooks
-        hooks[name] = hook
+        _add_hook(self._label, self._hooks(), hook, name, timing)
 
     def remove_hook(self, name):
         """Unregister the hook ``name``."""
         self._require_setup('remove_hook')
-        for hooks in (self._pre_update_hooks, self._post_update_hooks):
-            if name in hooks:
-                del hooks[name]
-                return
-        raise KeyError('{}.remove_hook: no hook named {!r}'.format(self._label, name))
+        _remove_hook(self._label, self._hooks(), name)
+
+    def _hooks(self):
+        return {'pre': self._pre_update_hooks, 'post': self._post_update_hooks}
 
     def call_hooks(self, timing='pre'):
         """Call the hooks of ``timing`` ('pre' or 'post') in registration order."""

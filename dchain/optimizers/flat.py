@@ -143,7 +143,7 @@ class FlatParameters:
         # the slice.
         size = self.size
         xp = self.xp
-        step = min(size, CPU_BLOCK) if xp is numpy else size
+        step = max(1, min(size, CPU_BLOCK) if xp is numpy else size)
         work = [xp.empty(step, work_dtype(self.dtype)) for _ in range(work_arrays)]
         offsets = self.offsets
         blocks = []

@@ -174,3 +174,18 @@ def test_loaded_state_arrays_are_copied_into_the_buffers():
     assert numpy.shares_memory(rule.state['v'], flat.states['v'])
     assert_allclose(rule.state['v'], numpy.full((2, 4), 1.5))
     assert_allclose(model.l2.W.data, before + 1.5)
+
+
+@pytest.mark.parametrize('shapes', [[(0,), (3,)], [(0,)], [(2, 0), (1,), (0,)]])
+def test_empty_parameters(shapes):
+    link = dchain.Link()
+    with link.init_scope():
+        for i, shape in enumerate(shapes):
+            setattr(link, 'p{}'.format(i), dchain.Parameter(numpy.ones(shape)))
+    optimizer = optimizers.SGD(lr=0.5).setup(link)
+    for param in link.params():
+        param.grad = numpy.ones(param.shape)
+    optimizer.update()
+    assert optimizer.fused_parameters() is not None
+    for param in link.params():
+        assert_allclose(param.data, numpy.full(param.shape, 0.5))

@@ -205,7 +205,7 @@ def test_update_rule_hooks_run_around_the_update():
     rule.remove_hook('pre')
     with pytest.raises(KeyError, match="no hook named 'pre'"):
         rule.remove_hook('pre')
-    with pytest.raises(ValueError, match="a hook named 'post' already exists"):
+    with pytest.raises(KeyError, match="a hook named .post. already exists"):
         rule.add_hook(post)
 
 
