@@ -2,10 +2,10 @@
 import copy
 import warnings
 
-from dchain.config import no_backprop_mode, using_config
 from dchain import reporter as reporter_module
+from dchain.config import no_backprop_mode, using_config
+from dchain.dataset import concat_examples
 from dchain.training import extension
-from dchain.training.updaters.standard_updater import _default_converter
 
 
 class Evaluator(extension.Extension):
@@ -20,7 +20,7 @@ class Evaluator(extension.Extension):
     Args:
         iterator: an Iterator, or a dict of them ('main' is used by ``evaluate``).
         target: a Link, or a dict of them ('main' is called by ``evaluate``).
-        converter: ``converter(batch, device)`` (``dchain.dataset.concat_examples`` when None).
+        converter: ``converter(batch, device)`` -> arrays.
         device: the device given to the converter.
         eval_hook: called with this extension before each evaluation.
         eval_func: called on each batch instead of the 'main' target.
@@ -31,15 +31,15 @@ class Evaluator(extension.Extension):
     priority = extension.PRIORITY_WRITER
     name = None
 
-    def __init__(self, iterator, target, converter=None, device=None, eval_hook=None,
-                 eval_func=None):
+    def __init__(self, iterator, target, converter=concat_examples, device=None,
+                 eval_hook=None, eval_func=None):
         self._iterators = iterator if isinstance(iterator, dict) else {'main': iterator}
         self._targets = target if isinstance(target, dict) else {'main': target}
         for what, registry in (('iterator', self._iterators), ('target', self._targets)):
             if 'main' not in registry:
                 raise ValueError("Evaluator: a dict of {0}s must have a 'main' {0}, got keys {1}"
                                  .format(what, sorted(registry)))
-        self.converter = converter if converter is not None else _default_converter()
+        self.converter = converter
         self.device = device
         self.eval_hook = eval_hook
         self.eval_func = eval_func

@@ -44,7 +44,7 @@ class IntervalTrigger:
             epoch_detail = updater.epoch_detail
             previous = self._previous_epoch_detail
             if previous < 0:  # state from a snapshot that lacked it
-                previous = updater.previous_epoch_detail
+                previous = updater.previous_epoch_detail or 0.0
             self.count = epoch_detail // self.period
             fire = previous // self.period != self.count
         else:

@@ -35,7 +35,7 @@ class ManualScheduleTrigger:
             current = updater.epoch_detail
             previous = self._previous_epoch_detail
             if previous < 0:
-                previous = updater.previous_epoch_detail
+                previous = updater.previous_epoch_detail or 0.0
         else:
             current = updater.iteration
             previous = self._previous_iteration

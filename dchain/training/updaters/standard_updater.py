@@ -1,12 +1,7 @@
 """StandardUpdater: one mini-batch, one optimizer step per iteration."""
 from dchain import backend
+from dchain.dataset import concat_examples
 from dchain.training.updater import Updater
-
-
-def _default_converter():
-    # dchain.dataset is imported on first use so the training package loads without it
-    from dchain.dataset import concat_examples
-    return concat_examples
 
 
 class StandardUpdater(Updater):
@@ -19,8 +14,7 @@ class StandardUpdater(Updater):
     Args:
         iterator: an Iterator, or a dict of them (the one named 'main' feeds updates).
         optimizer: an Optimizer, or a dict of them ('main' is updated).
-        converter: ``converter(batch, device)`` -> arrays (``dchain.dataset.concat_examples``
-            when None).
+        converter: ``converter(batch, device)`` -> arrays.
         device: where the model and the input arrays go ('@numpy', '@cupy:0', -1, 0, ...);
             None leaves the model where it is and lets the converter keep arrays on the host.
         loss_func: the loss to minimize; the optimizer's target (the model) when None.
@@ -28,8 +22,8 @@ class StandardUpdater(Updater):
         auto_new_epoch (bool): call ``optimizer.new_epoch(auto=True)`` at each epoch boundary.
     """
 
-    def __init__(self, iterator, optimizer, converter=None, device=None, loss_func=None,
-                 loss_scale=None, auto_new_epoch=True):
+    def __init__(self, iterator, optimizer, converter=concat_examples, device=None,
+                 loss_func=None, loss_scale=None, auto_new_epoch=True):
         iterators = iterator if isinstance(iterator, dict) else {'main': iterator}
         optimizers = optimizer if isinstance(optimizer, dict) else {'main': optimizer}
         for what, registry in (('iterator', iterators), ('optimizer', optimizers)):
@@ -46,7 +40,7 @@ class StandardUpdater(Updater):
         if device is not None:
             for each in optimizers.values():
                 each.target.to_device(backend.get_device(device))
-        self.converter = converter if converter is not None else _default_converter()
+        self.converter = converter
         self.device = device
         self.input_device = device
         self.loss_func = loss_func
