@@ -17,3 +17,6 @@ from dchain import initializers, links, random  # noqa: F401,E402
 from dchain import dataset, datasets, iterators  # noqa: F401,E402
 from dchain import optimizer, optimizer_hooks, optimizers  # noqa: F401,E402
 from dchain.optimizer import GradientMethod, Optimizer, UpdateRule  # noqa: F401,E402
+from dchain import reporter, training  # noqa: F401,E402
+from dchain.reporter import (DictSummary, Reporter, Summary, get_current_reporter,  # noqa: F401,E402
+                             report, report_scope)
