@@ -40,15 +40,15 @@ TRAIN = TupleDataset(*TRAIN_ARRAYS)
 TEST = TupleDataset(*TEST_ARRAYS)
 
 
-def _trainer(out, stop, snapshot_every=None, autoload=False, print_to=None):
+def _trainer(out, stop, snapshot_every=None, autoload=False, print_to=None, device=None):
     dchain.random.seed(0)
     model = L.Classifier(MLP())
     optimizer = optimizers.Adam(alpha=0.01).setup(model)
     train_iter = iterators.SerialIterator(TRAIN, 8, seed=2)
     test_iter = iterators.SerialIterator(TEST, 4, repeat=False, shuffle=False)
-    updater = training.updaters.StandardUpdater(train_iter, optimizer)
+    updater = training.updaters.StandardUpdater(train_iter, optimizer, device=device)
     trainer = training.Trainer(updater, stop, out=str(out))
-    trainer.extend(extensions.Evaluator(test_iter, model))
+    trainer.extend(extensions.Evaluator(test_iter, model, device=device))
     trainer.extend(extensions.LogReport())
     trainer.extend(extensions.observe_lr())
     trainer.extend(extensions.ExponentialShift('alpha', 0.9), trigger=(1, 'epoch'))
@@ -64,7 +64,8 @@ def _trainer(out, stop, snapshot_every=None, autoload=False, print_to=None):
 
 def _params(trainer):
     model = trainer.updater.get_optimizer('main').target
-    return {path: param.array.copy() for path, param in model.namedparams()}
+    return {path: dchain.backend.to_cpu(param.array).copy()
+            for path, param in model.namedparams()}
 
 
 def _without_time(log):
@@ -165,3 +166,24 @@ def test_plot_report_writes_a_png(tmp_path):
                                          filename='loss.png'))
     trainer.run()
     assert (tmp_path / 'loss.png').read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_training_and_resume_on_a_device(tmp_path, device):
+    reference = _trainer(tmp_path / 'reference', (2, 'epoch'), device=device)
+    reference.extend(extensions.FailOnNonNumber(raise_on_nonfinite=True))
+    reference.run()
+    model = reference.updater.get_optimizer('main').target
+    assert all(dchain.get_array_module(param.array) is device.xp for param in model.params())
+    log = reference.get_extension('LogReport').log
+    assert log[-1]['main/loss'] < log[0]['main/loss']
+    assert isinstance(log[-1]['validation/main/accuracy'], float)
+
+    _trainer(tmp_path / 'run', (9, 'iteration'), snapshot_every=9, device=device).run()
+    resumed = _trainer(tmp_path / 'run', (2, 'epoch'), snapshot_every=9, autoload=True,
+                       device=device)
+    resumed.run()
+    expected, actual = _params(reference), _params(resumed)
+    for path in expected:
+        # the same kernels on the same data; GPU libraries may still pick other algorithms
+        numpy.testing.assert_allclose(actual[path], expected[path], rtol=1e-6, atol=1e-7,
+                                      err_msg=path)
