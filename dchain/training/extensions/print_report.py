@@ -48,10 +48,19 @@ class PrintReport(extension.Extension):
             self._header = None
         log = self._get_log_report(trainer).log
         while len(log) > self._log_len:
+            if self._is_terminal():
+                out.write('\033[J')  # erase a ProgressBar block left under the cursor
             self._print(log[self._log_len])
             self._log_len += 1
         if hasattr(out, 'flush'):
             out.flush()
+
+    def _is_terminal(self):
+        isatty = getattr(self._out, 'isatty', None)
+        try:
+            return bool(isatty and isatty())
+        except ValueError:  # a closed stream
+            return False
 
     def _print(self, entry):
         cells = []

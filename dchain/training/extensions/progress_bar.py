@@ -10,8 +10,9 @@ class ProgressBar(extension.Extension):
     """Show the total progress, this epoch's progress, the speed (iterations/s) and the
     estimated time left every ``update_interval`` iterations.
 
-    On a terminal the block redraws itself in place; on any other stream (a log file, a
-    pipe) each update is one plain line, with no escape codes or carriage returns.
+    On a terminal the block redraws itself in place (PrintReport's rows replace it and it
+    reappears below them); on any other stream (a log file, a pipe) each update is one plain
+    line, with no escape codes or carriage returns.
 
     Args:
         training_length: ``(length, unit)``, e.g. ``(20, 'epoch')``; read from the stop
@@ -97,13 +98,14 @@ class ProgressBar(extension.Extension):
 
     def _draw_block(self, total_rate, epoch_rate, position, speed_text):
         out = self._out
-        if self._drawn:
-            out.write('\033[4A')  # back to the top of the previous block
-        out.write('\033[J')
+        out.write('\033[J')  # clear the previous block (the cursor sits at its head)
         out.write('     total {}\n'.format(self._bar(total_rate)))
         out.write('this epoch {}\n'.format(self._bar(epoch_rate)))
         out.write(position + '\n')
         out.write(speed_text + '\n')
+        # back to the head of the block, as Chainer does: the next draw, or a PrintReport
+        # row, replaces it there
+        out.write('\033[4A')
         out.flush()
         self._drawn = True
 
@@ -117,5 +119,5 @@ class ProgressBar(extension.Extension):
     def finalize(self):
         """Erase the block from a terminal so what follows starts clean."""
         if self._drawn and self._is_terminal():
-            self._out.write('\033[4A\033[J')
+            self._out.write('\033[J')
             self._out.flush()

@@ -3,7 +3,7 @@ import io
 import pytest
 
 from dchain.training import Trainer
-from dchain.training.extensions import ProgressBar
+from dchain.training.extensions import LogReport, PrintReport, ProgressBar
 
 from .._fakes import FakeUpdater
 
@@ -36,11 +36,30 @@ def test_terminal_block_redraws_in_place(tmp_path):
     out = Terminal()
     _run(tmp_path, out, stop=(6, 'iteration'), update_interval=3, bar_length=10)
     text = out.getvalue()
-    assert text.count('\033[4A') == 2  # the second draw and the final erase move up
-    assert '     total [#####.....] 50.00%\nthis epoch [#######...] 75.00%\n' in text
-    assert '     total [##########] 100.00%\nthis epoch [#####.....] 50.00%\n' in text
-    assert '         6 iter, 1 epoch / 6 iterations\n' in text
-    assert text.endswith('\033[4A\033[J')  # erased at the end
+    # each draw clears from the cursor, writes four lines and returns to their head
+    blocks = text.split('\033[J')
+    assert blocks[0] == '' and blocks[-1] == ''  # the last clear erases the final block
+    assert len(blocks) == 4
+    assert blocks[1] == ('     total [#####.....] 50.00%\nthis epoch [#######...] 75.00%\n'
+                         '         3 iter, 0 epoch / 6 iterations\n' + blocks[1].split('\n')[3]
+                         + '\n\033[4A')
+    assert blocks[2].startswith('     total [##########] 100.00%\n'
+                                'this epoch [#####.....] 50.00%\n'
+                                '         6 iter, 1 epoch / 6 iterations\n')
+    assert 'iters/sec. Estimated time to finish: ' in blocks[2]
+
+
+def test_print_report_rows_replace_the_block_on_a_terminal(tmp_path):
+    out = Terminal()
+    trainer = Trainer(FakeUpdater(2), (2, 'epoch'), out=str(tmp_path))
+    trainer.extend(LogReport(filename=None, log_name=None))
+    trainer.extend(PrintReport(['epoch'], out=out))
+    trainer.extend(ProgressBar(update_interval=1, out=out))
+    trainer.run()
+    text = out.getvalue()
+    # the row of epoch 1 follows a clear, so it is written over the bar, not under it
+    assert '\033[J1           \n' in text
+    assert '\033[J2           \n' in text
 
 
 def test_training_length_given_and_bad_interval(tmp_path):
