@@ -77,7 +77,11 @@ class EmbedIDGrad(FunctionNode):
         if self.ignore_label is not None:
             keep = ids != self.ignore_label
             ids, rows = ids[keep], rows[keep]
-        xp.add.at(gW, ids, rows)
+        # add.at accumulates repeated ids; on flat element indices it runs several times
+        # faster than on whole rows. int64, so that vocab * units may pass 2**31.
+        n_units = self.w_shape[1]
+        flat = ids.astype(numpy.int64)[:, None] * n_units + xp.arange(n_units)
+        xp.add.at(gW.reshape(-1), flat.reshape(-1), rows.reshape(-1))
         return gW,
 
     def backward(self, indexes, grad_outputs):
