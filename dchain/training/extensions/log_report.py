@@ -46,6 +46,7 @@ class LogReport(extension.Extension):
         self._append = append
         self._format = format
         self._log = []
+        self._encoded = []  # (entry, its text in the file) for the entries written so far
         self._summary = reporter.DictSummary()
 
     def __call__(self, trainer):
@@ -77,14 +78,29 @@ class LogReport(extension.Extension):
                 stream.write(json.dumps(self._log[-1]) + '\n')
             return
 
+        if self._format == 'json':
+            text = self._json_text()
+        else:
+            text = ''.join(json.dumps(entry) + '\n' for entry in self._log)
+
         def write(path):
             with open(path, 'w') as stream:
-                if self._format == 'json':
-                    json.dump(self._log, stream, indent=4)
-                else:
-                    for entry in self._log:
-                        stream.write(json.dumps(entry) + '\n')
+                stream.write(text)
         write_atomically(out, filename, write)
+
+    def _json_text(self):
+        """``json.dumps(log, indent=4)``, encoding each entry once: the file is rewritten at
+        every trigger, and re-encoding the whole log each time grows quadratically."""
+        cache = self._encoded
+        log = self._log
+        if len(cache) > len(log) or (cache and cache[-1][0] is not log[len(cache) - 1]):
+            cache.clear()  # the log was replaced (loaded from a snapshot)
+        for entry in log[len(cache):]:
+            # an entry nested in the list is its own indented text shifted by one level
+            cache.append((entry, '    ' + json.dumps(entry, indent=4).replace('\n', '\n    ')))
+        if not cache:
+            return '[]'
+        return '[\n' + ',\n'.join(text for _, text in cache) + '\n]'
 
     @property
     def log(self):

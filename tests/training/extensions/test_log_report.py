@@ -1,3 +1,4 @@
+import io
 import json
 import os
 
@@ -5,6 +6,7 @@ import pytest
 
 from dchain.training import Trainer
 from dchain.training.extensions import LogReport
+from dchain.training.extensions import log_report as log_report_module
 
 from .._fakes import DictDeserializer, DictSerializer, FakeUpdater
 
@@ -35,6 +37,7 @@ def test_file_is_chainers_json_list(tmp_path):
 def test_keys_trigger_postprocess_and_filename(tmp_path):
     def postprocess(entry):
         entry['doubled'] = 2 * entry['main/loss']
+        entry['nested'] = [1, {'a': [2, 3]}, 'text\nwith a newline']
     log_report = LogReport(keys=['main/loss'], trigger=(2, 'iteration'), postprocess=postprocess,
                            filename='log_{iteration}')
     _run(tmp_path, log_report, stop=(4, 'iteration'))
@@ -43,6 +46,7 @@ def test_keys_trigger_postprocess_and_filename(tmp_path):
     assert [(e['main/loss'], e['doubled'], e['iteration']) for e in log] == [
         (1.5, 3.0, 2), (3.5, 7.0, 4)]
     assert 'main/child/inner' not in log[0]
+    assert (tmp_path / 'log_4').read_text() == json.dumps(log, indent=4)
 
 
 def test_no_file_when_filename_is_none(tmp_path):
@@ -61,18 +65,24 @@ def test_json_lines(tmp_path, append):
 
 
 def test_failed_write_leaves_previous_file(tmp_path, monkeypatch):
-    calls = []
+    writes = []
 
-    def failing_dump(log, stream, **kwargs):
-        calls.append(len(log))
-        if len(log) == 2:
-            stream.write('[{"partial": ')
-            raise OSError('disk full')
-        stream.write(json.dumps(log, **kwargs))
-    monkeypatch.setattr(json, 'dump', failing_dump)
+    class FailingStream(io.StringIO):
+        def __init__(self, path, mode):
+            super().__init__()
+            self.path = path
+
+        def write(self, text):
+            writes.append(text.count('"iteration"'))
+            with open(self.path, 'w') as stream:
+                if len(writes) == 2:
+                    stream.write(text[:len(text) // 2])  # half of it, then the disk fills up
+                    raise OSError('disk full')
+                stream.write(text)
+    monkeypatch.setattr(log_report_module, 'open', FailingStream, raising=False)
     with pytest.raises(OSError, match='disk full'):
         _run(tmp_path, LogReport(trigger=(1, 'iteration')), stop=(3, 'iteration'))
-    assert calls == [1, 2]
+    assert writes == [1, 2]
     assert len(json.loads((tmp_path / 'log').read_text())) == 1
     assert os.listdir(tmp_path) == ['log']
 
