@@ -97,7 +97,14 @@ def _concat_arrays(arrays, padding):
         for axis, size in enumerate(array.shape):
             if size > shape[axis]:
                 shape[axis] = size
-    result = xp.full([len(arrays)] + shape, padding, dtype=first.dtype)
+    try:
+        fill = numpy.asarray(padding, dtype=first.dtype)
+    except (OverflowError, TypeError, ValueError):
+        fill = None
+    if fill is None or (fill != padding and fill == fill):  # fill != fill: a NaN padding
+        raise TypeError('concat_examples: padding {!r} cannot be stored exactly in the {} '
+                        'examples'.format(padding, first.dtype))
+    result = xp.full([len(arrays)] + shape, fill, dtype=first.dtype)
     # examples of differing shapes cannot be copied in one vectorized call
     for index, array in enumerate(arrays):
         result[(index,) + tuple(slice(size) for size in array.shape)] = array

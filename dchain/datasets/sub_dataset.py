@@ -33,8 +33,8 @@ class SubDataset(DatasetMixin):
             order = numpy.asarray(order)
             if order.shape != (size,) or (size and order.dtype.kind not in 'iu'):
                 raise ValueError('SubDataset: order must be a 1-d int array as long as the '
-                                 'dataset ({}), got shape {} of {}'.format(size, order.shape,
-                                                                          order.dtype))
+                                 'dataset ({}), got shape {} of {}'.format(
+                                     size, order.shape, order.dtype))
         self._dataset = dataset
         self._start = int(start)
         self._finish = int(finish)

@@ -50,8 +50,8 @@ def main(argv):
     output = argv[2] if len(argv) == 3 else os.path.join(here, 'mnist_5k.npz')
     arrays = convert(argv[1])
     numpy.savez_compressed(output, **arrays)
-    print('{}: {} train / {} test digits'.format(output, len(arrays['y_train']),
-                                                len(arrays['y_test'])))
+    print('{}: {} train / {} test digits'.format(
+        output, len(arrays['y_train']), len(arrays['y_test'])))
 
 
 if __name__ == '__main__':
