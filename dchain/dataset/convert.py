@@ -104,7 +104,7 @@ def _concat_arrays(arrays, padding):
     if fill is None or (fill != padding and fill == fill):  # fill != fill: a NaN padding
         raise TypeError('concat_examples: padding {!r} cannot be stored exactly in the {} '
                         'examples'.format(padding, first.dtype))
-    result = xp.full([len(arrays)] + shape, fill, dtype=first.dtype)
+    result = xp.full([len(arrays)] + shape, fill[()], dtype=first.dtype)
     # examples of differing shapes cannot be copied in one vectorized call
     for index, array in enumerate(arrays):
         result[(index,) + tuple(slice(size) for size in array.shape)] = array
