@@ -138,6 +138,16 @@ class Summary:
         self._x2 += weight * value * value
         self._n += weight
 
+    @property
+    def total(self):
+        """The weighted sum of the values added."""
+        return self._x
+
+    @property
+    def weight(self):
+        """The sum of the weights."""
+        return self._n
+
     def compute_mean(self):
         """The weighted mean (NaN when empty)."""
         return self._x / self._n if self._n else float('nan')
@@ -172,6 +182,11 @@ class DictSummary:
                 if key not in self._summaries:
                     self._summaries[key] = Summary()
                 self._summaries[key].add(value, weight)
+
+    @property
+    def summaries(self):
+        """The Summary of each key (a dict)."""
+        return self._summaries
 
     def compute_mean(self):
         """A dict of the means per key."""

@@ -90,3 +90,5 @@ from dchain.distributed.iterators import ShardedIterator  # noqa: F401,E402
 from dchain.distributed.optimizer import (MultiNodeOptimizer, check_same_model,  # noqa: F401,E402
                                           create_multi_node_optimizer)
 from dchain.distributed.devices import rank_device  # noqa: F401,E402
+from dchain.distributed.describe import describe  # noqa: F401,E402
+from dchain.distributed.evaluator import create_multi_node_evaluator  # noqa: F401,E402

@@ -90,6 +90,19 @@ class MultiNodeOptimizer:
         """The epoch count of the actual optimizer."""
         return self.actual_optimizer.epoch
 
+    @property
+    def use_auto_new_epoch(self):
+        """Whether the updater calls ``new_epoch`` (forwarded both ways)."""
+        return self.actual_optimizer.use_auto_new_epoch
+
+    @use_auto_new_epoch.setter
+    def use_auto_new_epoch(self, value):
+        self.actual_optimizer.use_auto_new_epoch = value
+
+    def set_loss_scale(self, loss_scale):
+        """Set the static loss scale of the actual optimizer."""
+        self.actual_optimizer.set_loss_scale(loss_scale)
+
     def new_epoch(self, auto=False):
         """Start a new epoch (forwarded)."""
         self.actual_optimizer.new_epoch(auto=auto)

@@ -75,6 +75,11 @@ class Evaluator(extension.Extension):
     def evaluate(self):
         """Run over the 'main' iterator once; return the sample-weighted mean of each
         reported scalar."""
+        return self.summarize().compute_mean()
+
+    def summarize(self):
+        """Run over the 'main' iterator once; return the DictSummary of the reported scalars,
+        each batch weighted by its number of examples (empty batches are skipped)."""
         iterator = self._iterators['main']
         eval_func = self.eval_func or self._targets['main']
         if self.eval_hook is not None:
@@ -88,6 +93,8 @@ class Evaluator(extension.Extension):
             batches = copy.copy(iterator)
         summary = reporter_module.DictSummary()
         for batch in batches:
+            if len(batch) == 0:
+                continue  # a rank's share of a short global batch can be empty
             observation = {}
             with reporter_module.report_scope(observation), no_backprop_mode():
                 in_arrays = self.converter(batch, self.device)
@@ -99,7 +106,7 @@ class Evaluator(extension.Extension):
                     eval_func(in_arrays)
             weight = len(batch)
             summary.add({key: (value, weight) for key, value in observation.items()})
-        return summary.compute_mean()
+        return summary
 
     def finalize(self):
         """Finalize every iterator."""

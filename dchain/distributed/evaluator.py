@@ -1,0 +1,26 @@
+"""create_multi_node_evaluator: an Evaluator whose results cover every rank's examples."""
+
+
+def create_multi_node_evaluator(actual_evaluator, communicator):
+    """Make ``actual_evaluator`` (an ``extensions.Evaluator``) aggregate over ranks.
+
+    Each rank evaluates its own examples (e.g. its shard from a ShardedIterator); the results
+    are combined weighted by each rank's number of examples, so they equal a single-process
+    evaluation of all the data. Every rank gets the same result. Returns the evaluator.
+    """
+    summarize = actual_evaluator.summarize
+
+    def evaluate():
+        summary = summarize()
+        mine = {key: (s.total, s.weight) for key, s in summary.summaries.items()}
+        totals = {}
+        for theirs in communicator.allgather_obj(mine):
+            for key, (total, weight) in theirs.items():
+                old_total, old_weight = totals.get(key, (0.0, 0.0))
+                totals[key] = (old_total + total, old_weight + weight)
+        return {key: (total / weight if weight else float('nan'))
+                for key, (total, weight) in sorted(totals.items())}
+
+    actual_evaluator.evaluate = evaluate
+    actual_evaluator.communicator = communicator
+    return actual_evaluator

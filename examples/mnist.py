@@ -1,0 +1,135 @@
+#!/usr/bin/env python
+"""Train a multi-layer perceptron on MNIST, on one process or on N ranks.
+
+    python examples/mnist.py                      # one process, the CPU
+    mpirun -n 4 python examples/mnist.py          # 4 ranks, same global batch, same result
+    python examples/mnist.py --device @cupy:0     # one GPU; under mpirun each rank takes
+                                                  # GPU intra_rank of its node
+
+``--batchsize`` is the GLOBAL batch: every rank reads its slice of each global batch, so the
+updates do not depend on the number of ranks. Rank 0 alone prints and writes files. Without the
+full MNIST (no network, nothing in $DCHAIN_DATASET_ROOT), a bundled subset of 5,000 real digits
+is used, with a warning.
+"""
+import argparse
+import os
+import sys
+import warnings
+
+import dchain
+import dchain.functions as F
+import dchain.links as L
+from dchain import datasets, distributed, optimizers, serializers, training
+from dchain.training import extensions
+
+
+class MLP(dchain.Chain):
+    """784 -> n_units -> n_units -> n_out with ReLU."""
+
+    def __init__(self, n_units, n_out):
+        super().__init__()
+        with self.init_scope():
+            self.l1 = L.Linear(None, n_units)
+            self.l2 = L.Linear(None, n_units)
+            self.l3 = L.Linear(None, n_out)
+
+    def forward(self, x):
+        h1 = F.relu(self.l1(x))
+        h2 = F.relu(self.l2(h1))
+        return self.l3(h2)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='dchain example: MNIST')
+    parser.add_argument('--batchsize', '-b', type=int, default=100,
+                        help='global mini-batch size (summed over ranks)')
+    parser.add_argument('--epoch', '-e', type=int, default=20, help='epochs to train')
+    parser.add_argument('--unit', '-u', type=int, default=1000, help='units per hidden layer')
+    parser.add_argument('--device', '-d', default='-1',
+                        help="'-1' or '@numpy' for the CPU, '0' or '@cupy:0' for a GPU, 'gpu' "
+                             "for GPU intra_rank of each rank's node")
+    parser.add_argument('--allow-shared-gpu', action='store_true',
+                        help='let more ranks than GPUs share a node\'s GPUs')
+    parser.add_argument('--out', '-o', default='result', help='output folder (rank 0 writes)')
+    parser.add_argument('--resume', '-r', default='', help='snapshot to resume from')
+    parser.add_argument('--data-dir', default=None,
+                        help='dataset cache folder (default $DCHAIN_DATASET_ROOT or '
+                             '~/.dchain/dataset)')
+    parser.add_argument('--dataset', choices=('mnist', 'fashion-mnist'), default='mnist')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the model and data order')
+    parser.add_argument('--frequency', '-f', type=int, default=-1,
+                        help='snapshot every this many epochs (-1: at the end only)')
+    parser.add_argument('--communicator', default='auto',
+                        help="'auto', 'single', 'mpi' or 'nccl'")
+    args = parser.parse_args(argv)
+    if args.batchsize <= 0:
+        parser.error('--batchsize must be positive, got {}'.format(args.batchsize))
+    if args.epoch <= 0:
+        parser.error('--epoch must be positive, got {}'.format(args.epoch))
+    if args.resume and not os.path.isfile(args.resume):
+        parser.error('--resume: no such snapshot file: {}'.format(args.resume))
+    return args
+
+
+def load_data(args, comm):
+    if args.data_dir:
+        os.environ['DCHAIN_DATASET_ROOT'] = args.data_dir
+    with warnings.catch_warnings():
+        if comm.rank != 0:
+            warnings.simplefilter('ignore', datasets.DatasetFallbackWarning)
+        if args.dataset == 'mnist':
+            return datasets.get_mnist()
+        return datasets.get_fashion_mnist()
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    comm = distributed.create_communicator(args.communicator)
+    device = distributed.rank_device(comm, args.device, args.allow_shared_gpu)
+    summary = distributed.describe(comm, device)  # collective: every rank takes part
+    if comm.rank == 0:
+        print(summary, flush=True)
+
+    dchain.random.seed(args.seed)
+    model = L.Classifier(MLP(args.unit, 10))
+    model.to_device(device)
+    optimizer = distributed.create_multi_node_optimizer(optimizers.Adam(), comm)
+    optimizer.setup(model)
+
+    train, test = load_data(args, comm)
+    train_iter = distributed.ShardedIterator(train, args.batchsize, comm, seed=args.seed)
+    test_iter = distributed.ShardedIterator(test, args.batchsize, comm, repeat=False,
+                                            shuffle=False)
+
+    updater = training.StandardUpdater(train_iter, optimizer, device=device)
+    trainer = training.Trainer(updater, (args.epoch, 'epoch'), out=args.out)
+    evaluator = extensions.Evaluator(test_iter, model, device=device)
+    trainer.extend(distributed.create_multi_node_evaluator(evaluator, comm), name='validation')
+    if comm.rank == 0:
+        frequency = args.epoch if args.frequency == -1 else max(1, args.frequency)
+        trainer.extend(extensions.snapshot(n_retains=2), trigger=(frequency, 'epoch'))
+        trainer.extend(extensions.LogReport())
+        trainer.extend(extensions.PlotReport(['main/loss', 'validation/main/loss'], 'epoch',
+                                             file_name='loss.png'))
+        trainer.extend(extensions.PlotReport(['main/accuracy', 'validation/main/accuracy'],
+                                             'epoch', file_name='accuracy.png'))
+        trainer.extend(extensions.PrintReport(
+            ['epoch', 'main/loss', 'validation/main/loss', 'main/accuracy',
+             'validation/main/accuracy', 'elapsed_time']))
+        trainer.extend(extensions.ProgressBar())
+    if args.resume:
+        serializers.load_npz(args.resume, trainer)
+
+    trainer.run()
+
+    accuracy = trainer.observation.get('validation/main/accuracy')
+    if accuracy is None:
+        accuracy = evaluator()['validation/main/accuracy']
+    if comm.rank == 0:
+        serializers.save_npz(os.path.join(args.out, 'model.npz'), model)
+        print('final validation accuracy: {:.4f}'.format(float(accuracy)), flush=True)
+    return float(accuracy)
+
+
+if __name__ == '__main__':
+    sys.exit(0 if main() is not None else 1)
