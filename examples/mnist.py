@@ -118,7 +118,11 @@ def main(argv=None):
              'validation/main/accuracy', 'elapsed_time']))
         trainer.extend(extensions.ProgressBar())
     if args.resume:
-        serializers.load_npz(args.resume, trainer)
+        try:
+            serializers.load_npz(args.resume, trainer)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            sys.exit('mnist.py: --resume {}: not a snapshot of this run: {}'.format(
+                args.resume, error))
 
     trainer.run()
 
