@@ -20,3 +20,5 @@ from dchain.optimizer import GradientMethod, Optimizer, UpdateRule  # noqa: F401
 from dchain import reporter, training  # noqa: F401,E402
 from dchain.reporter import (DictSummary, Reporter, Summary, get_current_reporter,  # noqa: F401,E402
                              report, report_scope)
+from dchain import serializers  # noqa: F401,E402  (h5py loads only when HDF5 is used)
+from dchain.serializers import AbstractSerializer, Deserializer, Serializer  # noqa: F401,E402
