@@ -116,8 +116,6 @@ def report_scope(observation):
 
 
 def _to_float(value):
-    if isinstance(value, Variable):
-        value = value.array
     if backend.is_gpu_array(value):
         value = value.get()
     return float(value)
@@ -132,16 +130,23 @@ class Summary:
         self._n = 0.0
 
     def add(self, value, weight=1):
-        """Add ``value`` with ``weight``."""
-        value = _to_float(value)
-        self._x += weight * value
-        self._x2 += weight * value * value
+        """Add ``value`` with ``weight``.
+
+        A GPU value stays on the device (the sums become device scalars), so reporting a
+        loss every iteration never waits for the GPU; it is read once, when a mean is asked.
+        """
+        if isinstance(value, Variable):
+            value = value.array
+        if not backend.is_gpu_array(value):
+            value = float(value)
+        self._x = self._x + weight * value
+        self._x2 = self._x2 + weight * value * value
         self._n += weight
 
     @property
     def total(self):
         """The weighted sum of the values added."""
-        return self._x
+        return _to_float(self._x)
 
     @property
     def weight(self):
@@ -150,17 +155,17 @@ class Summary:
 
     def compute_mean(self):
         """The weighted mean (NaN when empty)."""
-        return self._x / self._n if self._n else float('nan')
+        return _to_float(self._x) / self._n if self._n else float('nan')
 
     def make_statistics(self):
         """The mean and standard deviation."""
         mean = self.compute_mean()
-        var = self._x2 / self._n - mean * mean if self._n else float('nan')
+        var = _to_float(self._x2) / self._n - mean * mean if self._n else float('nan')
         return mean, float(numpy.sqrt(max(var, 0.0)))
 
     def serialize(self, serializer):
-        self._x = float(serializer('_x', self._x))
-        self._x2 = float(serializer('_x2', self._x2))
+        self._x = float(serializer('_x', _to_float(self._x)))
+        self._x2 = float(serializer('_x2', _to_float(self._x2)))
         self._n = float(serializer('_n', self._n))
 
 
