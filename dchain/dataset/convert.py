@@ -126,18 +126,20 @@ def concat_examples(batch, device=None, padding=None):
         An array of shape ``(len(batch),) + example shape``; a tuple of them for tuple
         examples; a dict of them for dict examples.
     """
-    if len(batch) == 0:
-        raise ValueError('concat_examples: the batch is empty')
     if device is not None:
         device = backend.get_device(device)
-    first = batch[0]
     arrays = batch.gathered_arrays() if isinstance(batch, GatheredBatch) else None
     if arrays is not None:  # the batch was cut from these arrays: no need to stack again
+        # (this also gives zero-length arrays for an empty GatheredBatch, e.g. a rank's empty
+        # share of a short global batch)
         if isinstance(arrays, dict):
             return {key: to_device(device, array) for key, array in arrays.items()}
         if isinstance(arrays, tuple):
             return tuple([to_device(device, array) for array in arrays])
         return to_device(device, arrays)
+    if len(batch) == 0:
+        raise ValueError('concat_examples: the batch is empty')
+    first = batch[0]
     if isinstance(first, tuple):
         columns = list(zip(*batch))
         if len(columns) != len(first):

@@ -9,6 +9,9 @@ The position saved by ``serialize`` is global, so a run resumes on any number of
 """
 import numpy
 
+from dchain.dataset.convert import GatheredBatch, concat_examples
+from dchain.datasets.tuple_dataset import DictDataset, TupleDataset
+
 
 def shard_bounds(count, size, rank):
     """The [start, stop) of rank ``rank``'s slice when ``count`` items split over ``size``."""
@@ -74,7 +77,7 @@ class ShardedIterator:
         self._previous_epoch_detail = self.epoch_detail
         indices = self.global_indices()
         start, stop = shard_bounds(len(indices), self.comm.size, self.comm.rank)
-        batch = [self.dataset[int(i)] for i in indices[start:stop]]
+        batch = self._take(indices[start:stop], indices)
         self.current_position += len(indices)
         if self.current_position >= n:
             self.epoch += 1
@@ -86,6 +89,23 @@ class ShardedIterator:
         return batch
 
     next = __next__
+
+    def _take(self, local, global_indices):
+        dataset = self.dataset
+        if isinstance(dataset, (TupleDataset, DictDataset)):
+            return dataset[local]  # a GatheredBatch: no per-example stacking later
+        if len(local):
+            return [dataset[int(i)] for i in local]
+        # An empty share: zero-length arrays shaped like the global batch's examples, so the
+        # converter and the model see a batch of 0 samples rather than nothing.
+        arrays = concat_examples([dataset[int(global_indices[0])]])
+        if isinstance(arrays, dict):
+            arrays = {key: array[:0] for key, array in arrays.items()}
+        elif isinstance(arrays, tuple):
+            arrays = tuple(array[:0] for array in arrays)
+        else:
+            arrays = arrays[:0]
+        return GatheredBatch([], arrays)
 
     def __iter__(self):
         return self

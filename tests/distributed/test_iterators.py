@@ -144,3 +144,20 @@ def test_real_ranks_share_the_global_batch():
         mine = next(it)
         expected = next(single)
         assert sum(comm.allgather_obj(mine), []) == expected
+
+
+@pytest.mark.parametrize('tuple_dataset', [True, False])
+def test_empty_share_converts_to_zero_length_arrays(tuple_dataset):
+    from dchain.dataset import concat_examples
+    from dchain.datasets import TupleDataset
+    x = numpy.arange(15, dtype=numpy.float32).reshape(5, 3)
+    t = numpy.arange(5, dtype=numpy.int32)
+    dataset = TupleDataset(x, t) if tuple_dataset else list(zip(x, t))
+    # 5 = 4 + 1: in the second global batch only rank 0 of 4 has an example.
+    shares = [distributed.ShardedIterator(dataset, 4, c, shuffle=False) for c in ranks(4)]
+    [next(it) for it in shares]
+    second = [concat_examples(next(it)) for it in shares]
+    assert second[0][0].shape == (1, 3)
+    for xs, ts in second[1:]:
+        assert xs.shape == (0, 3) and xs.dtype == numpy.float32
+        assert ts.shape == (0,) and ts.dtype == numpy.int32

@@ -50,9 +50,7 @@ def train_steps(comm, dataset, batch_size, steps, optimizer=None, seed=5):
     opt = distributed.create_multi_node_optimizer(actual, comm).setup(model)
     iterator = distributed.ShardedIterator(dataset, batch_size, comm, seed=seed)
     for _ in range(steps):
-        batch = next(iterator)
-        x, t = dchain.dataset.concat_examples(batch) if batch else (
-            numpy.zeros((0, N_IN)), numpy.zeros(0, numpy.int32))
+        x, t = dchain.dataset.concat_examples(next(iterator))  # maybe 0 samples
         opt.update(model, x, t)
     return model
 
