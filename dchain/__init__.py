@@ -18,7 +18,8 @@ from dchain import dataset, datasets, iterators  # noqa: F401,E402
 from dchain import optimizer, optimizer_hooks, optimizers  # noqa: F401,E402
 from dchain.optimizer import GradientMethod, Optimizer, UpdateRule  # noqa: F401,E402
 from dchain import reporter, training  # noqa: F401,E402
-from dchain.reporter import (DictSummary, Reporter, Summary, get_current_reporter,  # noqa: F401,E402
+from dchain.reporter import (DictSummary, Reporter, Summary,  # noqa: F401,E402
+                             get_current_reporter,
                              report, report_scope)
 from dchain import serializers  # noqa: F401,E402  (h5py loads only when HDF5 is used)
 from dchain.serializers import AbstractSerializer, Deserializer, Serializer  # noqa: F401,E402

@@ -55,7 +55,7 @@ def _require_cupy(what):
 
 
 def get_array_module(*args):
-    """Return ``cupy`` if any argument is a CuPy array (or a Variable holding one), else ``numpy``."""
+    """``cupy`` if any argument is a CuPy array (or a Variable holding one), else ``numpy``."""
     cupy = _cupy if _cupy is not None else _seen_cupy()
     if cupy is None:
         return numpy
@@ -85,7 +85,7 @@ def to_cpu(array):
 
 
 def to_gpu(array, device=None):
-    """Copy an array to a GPU (``device``: an int id, a CuPy device, or None for the current one)."""
+    """Copy an array to a GPU (``device``: an int id, a CuPy device, or None: the current)."""
     if isinstance(array, (list, tuple)):
         return type(array)(to_gpu(a, device) for a in array)
     if array is None:
@@ -136,7 +136,8 @@ class GpuDevice(Device):
         cupy = _require_cupy("get_device('@cupy:{}')".format(device_id))
         count = cupy.cuda.runtime.getDeviceCount()
         if not 0 <= device_id < count:
-            raise ValueError('get_device: GPU id must be in [0, {}), got {}'.format(count, device_id))
+            raise ValueError('get_device: GPU id must be in [0, {}), got {}'.format(
+                count, device_id))
         self.id = device_id
         self.xp = cupy
         self.name = '@cupy:{}'.format(device_id)
@@ -183,7 +184,8 @@ def get_device(spec):
             return get_device(int(spec))
         raise ValueError("get_device: spec must be '@numpy', '@cupy:N', -1 or a GPU id, got {!r}"
                          .format(spec))
-    raise TypeError('get_device: spec must be a str, int or Device, got {}'.format(type(spec).__name__))
+    raise TypeError('get_device: spec must be a str, int or Device, got {}'.format(
+        type(spec).__name__))
 
 
 def get_device_from_array(array):

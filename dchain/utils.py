@@ -12,7 +12,7 @@ def force_array(x, dtype=None):
 
 
 def sum_to_axes(shape, target):
-    """The axes to sum (keepdims) and the leading axes to drop so ``shape`` reduces to ``target``."""
+    """The axes to sum (keepdims) and the leading axes to drop to reduce ``shape`` to ``target``."""
     lead = len(shape) - len(target)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(target) if n == 1 and shape[lead + i] != 1)

@@ -6,7 +6,6 @@ creators from the highest rank (generation) down, so a node runs only after ever
 its outputs has delivered its gradient.
 """
 import heapq
-import weakref
 
 import numpy
 
@@ -309,7 +308,8 @@ def as_variable(x):
     if isinstance(x, Variable):
         return x
     if not _is_array(x):
-        raise TypeError('as_variable: expected a Variable or an array, got {}'.format(_type_name(x)))
+        raise TypeError('as_variable: expected a Variable or an array, got {}'.format(
+            _type_name(x)))
     return _leaf(x)
 
 

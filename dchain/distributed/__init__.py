@@ -12,6 +12,13 @@ import os
 
 from dchain.distributed.communicator import (CommunicatorBase, MpiCommunicator,  # noqa: F401
                                              SingleCommunicator)
+from dchain.distributed.datasets import scatter_dataset  # noqa: F401
+from dchain.distributed.describe import describe  # noqa: F401
+from dchain.distributed.devices import rank_device  # noqa: F401
+from dchain.distributed.evaluator import create_multi_node_evaluator  # noqa: F401
+from dchain.distributed.iterators import ShardedIterator  # noqa: F401
+from dchain.distributed.optimizer import (MultiNodeOptimizer, check_same_model,  # noqa: F401
+                                          create_multi_node_optimizer)
 
 _MPI_ENV = ('PMI_RANK', 'PMI_SIZE', 'PMIX_RANK', 'OMPI_COMM_WORLD_SIZE', 'MPI_LOCALNRANKS',
             'PMI_FD', 'HYDI_CONTROL_FD')
@@ -85,10 +92,3 @@ def _nccl_usable(comm):
         except Exception:
             usable = False
     return all(comm.allgather_obj(bool(usable)))
-from dchain.distributed.datasets import scatter_dataset  # noqa: F401,E402
-from dchain.distributed.iterators import ShardedIterator  # noqa: F401,E402
-from dchain.distributed.optimizer import (MultiNodeOptimizer, check_same_model,  # noqa: F401,E402
-                                          create_multi_node_optimizer)
-from dchain.distributed.devices import rank_device  # noqa: F401,E402
-from dchain.distributed.describe import describe  # noqa: F401,E402
-from dchain.distributed.evaluator import create_multi_node_evaluator  # noqa: F401,E402

@@ -250,7 +250,7 @@ class MpiCommunicator(CommunicatorBase):
             return buffer.astype(numpy.dtype(dtype), copy=False)
         return self._from_buffer(buffer, x)
 
-    # -- Python objects (pickled, sent as bytes in chunks) -------------------------------------------
+    # -- Python objects (pickled, sent as bytes in chunks) ---------------------------------------
     def _bcast_bytes(self, payload, root, operation):
         length = numpy.array([0 if payload is None else len(payload)], numpy.int64)
         self._wait(self._comm.Ibcast(length, root), operation)

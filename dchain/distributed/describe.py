@@ -28,8 +28,8 @@ def describe(comm, device):
             dchain.__version__, comm.size, len(hosts), ', '.join(hosts), comm.name),
         '  devices: {}'.format(', '.join('{} x{}'.format(
             dev, sum(1 for _, d in everyone if d == dev)) for dev in devices)),
-        '  threads per rank: OMP_NUM_THREADS={}'.format(os.environ.get('OMP_NUM_THREADS',
-                                                                        'unset')),
+        '  threads per rank: OMP_NUM_THREADS={}'.format(
+            os.environ.get('OMP_NUM_THREADS', 'unset')),
         '  MPI: {}'.format(_mpi_library() if comm.name != 'single' else
                            'not used (single process)'),
     ]

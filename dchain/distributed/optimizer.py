@@ -67,7 +67,7 @@ class MultiNodeOptimizer:
         self._synchronized = False
         self._buffer = None
 
-    # -- the optimizer's face -----------------------------------------------------------------------
+    # -- the optimizer's face ---------------------------------------------------------------
     def setup(self, link):
         """Set up the actual optimizer on ``link``; returns self."""
         self.actual_optimizer.setup(link)
@@ -120,7 +120,7 @@ class MultiNodeOptimizer:
         self.actual_optimizer.serialize(serializer)
         self._synchronized = False
 
-    # -- the update ---------------------------------------------------------------------------------
+    # -- the update --------------------------------------------------------------------------
     def update(self, lossfun=None, *args, **kwds):
         """One step on the global batch.
 
@@ -154,7 +154,13 @@ class MultiNodeOptimizer:
     def _synchronize(self, target):
         comm = self.communicator
         if comm.size > 1:
-            check_same_model(comm, target)
+            reference = check_same_model(comm, target)
+            # A rank that had no sample in the first step could not size its lazily
+            # initialized parameters: it takes rank 0's shapes.
+            shapes = {path: shape for path, shape, _ in reference}
+            for path, param in target.namedparams():
+                if param.data is None and shapes[path] is not None:
+                    param.initialize(shapes[path])
             comm.bcast_data(target)
         self._synchronized = True
 
@@ -211,7 +217,8 @@ class MultiNodeOptimizer:
 
 def check_same_model(comm, link):
     """Raise ValueError on every rank unless every rank's ``link`` has the same parameters
-    (names, shapes, dtypes, in order)."""
+    (names, shapes, dtypes, in order). A parameter not yet initialized on a rank matches any
+    shape. Returns rank 0's list of (path, shape, dtype)."""
     mine = [(path, None if p.data is None else tuple(p.data.shape),
              None if p.data is None else str(p.data.dtype))
             for path, p in sorted(link.namedparams(), key=lambda item: item[0])]
@@ -219,6 +226,9 @@ def check_same_model(comm, link):
     reference = everyone[0]
     problems = []
     for rank, theirs in enumerate(everyone[1:], start=1):
+        theirs = [ref if (shape is None and ref[0] == path) else (path, shape, dtype)
+                  for (path, shape, dtype), ref in zip(theirs, reference)] + \
+            theirs[len(reference):]
         if theirs == reference:
             continue
         ref_names = [entry[0] for entry in reference]
@@ -245,6 +255,7 @@ def check_same_model(comm, link):
     if problems:
         raise ValueError('create_multi_node_optimizer: the ranks built different models, so '
                          'their gradients cannot be averaged: ' + '; '.join(problems))
+    return reference
 
 
 def _hyperparameter(name):

@@ -207,3 +207,17 @@ def test_mnist_example_under_mpi(mpi_tmp_path):
     comm.barrier()
     if comm.rank == 0:
         assert (out / 'log').is_file() and (out / 'model.npz').is_file()
+
+
+@pytest.mark.mpi
+def test_lazy_parameters_on_a_rank_without_samples_take_rank_0_shapes():
+    comm = distributed.create_communicator('mpi')
+    dchain.random.seed(comm.rank)
+    model = L.Classifier(L.Linear(None, N_OUT))
+    opt = distributed.create_multi_node_optimizer(optimizers.SGD(), comm).setup(model)
+    n = 1 if comm.rank == 0 else 0  # only rank 0 sees a sample in the first step
+    opt.update(model, numpy.ones((n, N_IN), numpy.float32), numpy.zeros(n, numpy.int32))
+    assert model.predictor.W.shape == (N_OUT, N_IN)
+    everyone = comm.allgather_obj(params(model))
+    for theirs in everyone:
+        assert_same_params(theirs, everyone[0], rtol=0, atol=0)
