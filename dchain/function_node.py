@@ -12,7 +12,7 @@ import weakref
 
 from dchain import backend
 from dchain.config import config
-from dchain.variable import Variable, _is_array, _type_name
+from dchain.variable import Variable, _is_array, _leaf as _constant, _type_name
 
 
 class FunctionNode:
@@ -109,17 +109,6 @@ def _wrap(node, x):
         raise TypeError('{}: inputs must be Variables or arrays, got {}'.format(
             node.label, _type_name(x)))
     return _constant(x)
-
-
-def _constant(array):
-    v = Variable.__new__(Variable)
-    v._data = array
-    v._grad_var = None
-    v.creator = None
-    v.rank = 0
-    v.requires_grad = False
-    v.name = None
-    return v
 
 
 def _output(array, node, rank):

@@ -201,6 +201,10 @@ class MpiCommunicator(CommunicatorBase):
         mpi_op = {'sum': MPI.SUM, 'mean': MPI.SUM, 'max': MPI.MAX, 'min': MPI.MIN}[op]
         request = self._comm.Iallreduce(MPI.IN_PLACE, self._mpi_buffer(buffer), mpi_op)
         self._wait(request, 'allreduce')
+        return self._finish(buffer, op)
+
+    def _finish(self, buffer, op):
+        """Turn the reduced sum into a mean when asked (integers round down)."""
         if op == 'mean':
             if buffer.dtype.kind == 'f':
                 buffer /= self.size

@@ -71,12 +71,7 @@ class NcclCommunicator(MpiCommunicator):
         comm.allReduce(buffer.data.ptr, buffer.data.ptr, buffer.size,
                        self._nccl_type(buffer.dtype), nccl_op, stream.ptr)
         self._wait_stream('allreduce')
-        if op == 'mean':
-            if buffer.dtype.kind == 'f':
-                buffer /= self.size
-            else:
-                buffer //= self.size
-        return buffer
+        return self._finish(buffer, op)
 
     def allreduce(self, x, op='sum'):
         _check_op(op)
