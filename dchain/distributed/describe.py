@@ -3,6 +3,7 @@ import os
 import platform
 
 import dchain
+from dchain import _threads
 
 
 def _mpi_library():
@@ -28,8 +29,9 @@ def describe(comm, device):
             dchain.__version__, comm.size, len(hosts), ', '.join(hosts), comm.name),
         '  devices: {}'.format(', '.join('{} x{}'.format(
             dev, sum(1 for _, d in everyone if d == dev)) for dev in devices)),
-        '  threads per rank: OMP_NUM_THREADS={}'.format(
-            os.environ.get('OMP_NUM_THREADS', 'unset')),
+        '  threads per rank: OMP_NUM_THREADS={}{}'.format(
+            os.environ.get('OMP_NUM_THREADS', 'unset'),
+            ' ({})'.format(_threads.reason) if _threads.reason else ''),
         '  MPI: {}'.format(_mpi_library() if comm.name != 'single' else
                            'not used (single process)'),
     ]
