@@ -188,8 +188,9 @@ def run_memory(args, variants, table, units, errors, say):
     results, failed = measure.alternate_memory(runs, args.memory_repeats, say)
     errors.update({'memory ' + label: text for label, text in failed.items()})
     for label, values in results.items():
+        peaks = [kib for kib, _ in values]
         table.setdefault('memory', {})[label] = dict(
-            report.summarize([kib for kib, _ in values], 1 / 1024),
+            report.summarize(peaks, 1 / 1024, peaks),
             seconds=statistics.median([seconds for _, seconds in values]))
         units['memory'] = 'MiB'
 
@@ -243,6 +244,14 @@ def notes(results):
                          '{}: {}'.format(row, ', '.join('{} {:.0f}'.format(label, value)
                                                         for label, value in faults[row].items()))
                          for row in rows) + '.')
+    cells = [(row, label, entry['maxrss_mib']) for row, entries in results['table'].items()
+             for label, entry in entries.items() if 'maxrss_mib' in entry
+             and label in ('dchain', 'dchain+malloc')]
+    if cells:
+        lines.append('Peak RSS of the dchain workers (MiB), default malloc / tuned: ' + '; '.join(
+            '{}: {}'.format(row, ' / '.join('{:.0f}'.format(value) for r, _, value in cells
+                                            if r == row))
+            for row in dict.fromkeys(row for row, _, _ in cells)) + '.')
     memory = results['table'].get('memory')
     if memory:
         lines.append('Memory runs took (wall clock, imports included): ' + ', '.join(
