@@ -23,7 +23,7 @@ import tempfile
 PROGRAM = 'dchain.launch'
 _BARE = re.compile(r'^([A-Za-z0-9_.\-]+)$')
 _MPICH = re.compile(r'^([A-Za-z0-9_.\-]+):([0-9]+)$')
-_OPENMPI = re.compile(r'^([A-Za-z0-9_.\-]+)\s+slots\s*=\s*([0-9]+)$')
+_OPENMPI = re.compile(r'^([A-Za-z0-9_.\-]+)\s+slots\s*=\s*([0-9]+)(\s+max_slots\s*=\s*[0-9]+)?$')
 # Open MPI passes to remote ranks only what -x names; hydra passes the whole environment.
 _FORWARD = ('PATH', 'LD_LIBRARY_PATH', 'PYTHONPATH', 'VIRTUAL_ENV', 'OMP_NUM_THREADS',
             'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'CUDA_VISIBLE_DEVICES')
