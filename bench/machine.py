@@ -79,18 +79,25 @@ def _git_revision(root):
         return None
 
 
-def probe(python, env=None):
-    """Versions and BLAS seen by the interpreter ``python`` (None when it cannot run)."""
+def probe(python, root=None):
+    """Versions and BLAS seen by the interpreter ``python`` (None when it cannot run); with
+    ``root``, the dchain checkout there is importable."""
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    env.pop('PYTHONPATH', None)
+    if root:
+        env['PYTHONPATH'] = root
     try:
+        # Run from / so that no interpreter imports a package from the current folder.
         result = subprocess.run([python, '-c', _PROBE], capture_output=True, text=True,
-                                timeout=120, env=env)
+                                timeout=120, env=env, cwd='/')
         return json.loads(result.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         return None
 
 
-def describe(root, pythons, env=None):
-    """A dict describing this machine and, per label, what ``pythons[label]`` runs."""
+def describe(root, pythons):
+    """A dict describing this machine and, per label, what ``pythons[label]`` runs (the
+    'dchain' one with the checkout at ``root`` importable)."""
     model, extensions = _cpuinfo()
     try:
         usable = len(os.sched_getaffinity(0))
@@ -107,5 +114,6 @@ def describe(root, pythons, env=None):
         'kernel': platform.release(),
         'libc': ' '.join(platform.libc_ver()),
         'dchain_revision': _git_revision(root),
-        'interpreters': {label: probe(python, env) for label, python in pythons.items()},
+        'interpreters': {label: probe(python, root if label == 'dchain' else None)
+                         for label, python in pythons.items()},
     }

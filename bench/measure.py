@@ -167,7 +167,8 @@ def dp_job(variant, ranks, steps, rounds, warmup, timeout=600):
 
 def alternate_dp(variants, repeats, steps, rounds, warmup, progress):
     """The dp phases of each variant, one mpirun job per variant per repeat, alternated.
-    Returns ({label: {phase: per-step times}}, {label: error}, {label: info})."""
+    Returns ({label: {phase: (per-step times, per-job medians)}}, {label: error},
+    {label: info})."""
     phases, errors, infos = {}, {}, {}
     for index in range(repeats):
         for variant in rotated(list(variants), index):
@@ -181,7 +182,10 @@ def alternate_dp(variants, repeats, steps, rounds, warmup, progress):
             infos[variant.label] = result['info']
             mine = phases.setdefault(variant.label, {})
             for phase, times in result['phases'].items():
-                mine.setdefault(phase, []).extend(times)
+                if times:
+                    pooled, medians = mine.setdefault(phase, ([], []))
+                    pooled.extend(times)
+                    medians.append(statistics.median(times))
         progress('dp-2 repeat {}/{}'.format(index + 1, repeats))
     return phases, errors, infos
 

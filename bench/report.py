@@ -6,7 +6,8 @@ import statistics
 COLUMNS = ('dchain', 'dchain+malloc', 'chainer', 'pytorch', 'floor')
 COLUMN_TITLES = {'dchain': 'dchain', 'dchain+malloc': 'dchain, malloc tuned',
                  'chainer': 'Chainer 7', 'pytorch': 'PyTorch eager', 'floor': 'reference'}
-UNITS = {'ms': 'ms per step', 'us/op': 'µs per op call', 'MiB': 'MiB peak RSS'}
+UNITS = {'ms': 'ms per step', 'ms/call': 'ms per call', 'us/op': 'µs per op call',
+         'MiB': 'MiB peak RSS'}
 
 # (table row, ratio name, numerator (row, column), denominator (row, column) or a pair of
 # them for a difference over a third, target or None). A ratio whose numerator is dchain's is
@@ -116,6 +117,17 @@ def _cell(entry, unit):
     return '{:.{}f}'.format(entry['median'], digits)
 
 
+def _cell_range(entry, unit):
+    """The median with the range of the block medians, for the documentation."""
+    if entry is None:
+        return '-'
+    if entry.get('high', entry['median']) - entry.get('low', entry['median']) < 1e-9:
+        return _cell(entry, unit)
+    digits = 1 if unit == 'MiB' or entry['median'] >= 100 else 2
+    return '{} <sub>{:.{d}f}-{:.{d}f}</sub>'.format(
+        _cell(entry, unit), entry['low'], entry['high'], d=digits)
+
+
 def _columns(table):
     return [c for c in COLUMNS if any(c in cells for cells in table.values())]
 
@@ -153,7 +165,7 @@ def markdown_tables(table, units, ratio_rows, infos):
              '| --- | --- | ' + ' | '.join('---:' for _ in columns) + ' |']
     for row, cells in table.items():
         lines.append('| {} | {} | '.format(row, UNITS.get(units[row], units[row])) + ' | '.join(
-            _cell(cells.get(c), units[row]) for c in columns) + ' |')
+            _cell_range(cells.get(c), units[row]) for c in columns) + ' |')
     lines += ['', '| row | ratio of medians | value | target | met | with malloc tuning |',
               '| --- | --- | ---: | ---: | :---: | ---: |']
     for item in ratio_rows:
@@ -167,15 +179,35 @@ def markdown_tables(table, units, ratio_rows, infos):
 
 COLORS = {'dchain': '#1f77b4', 'dchain+malloc': '#6baed6', 'chainer': '#d62728',
           'pytorch': '#ff7f0e', 'floor': '#7f7f7f'}
+# Bar labels where a column means something more specific than the framework.
+BAR_LABELS = {
+    'dp-2: 2 ranks': {'chainer': 'ChainerMN', 'pytorch': 'PyTorch\nDDP (gloo)'},
+    'dp-2: Allreduce': {'floor': 'mpi4py', 'chainer': 'mpi4py\n(Chainer job)',
+                        'pytorch': 'gloo'},
+}
+
+
+def _reference_line(table, row):
+    """(value, label) of a dashed line for the row's target reference, or None."""
+    if row == 'mlp-large' and 'floor' in table.get('floor', {}):
+        return table['floor']['floor']['median'], 'floor (NumPy matmuls)'
+    if row == 'dp-2: 2 ranks':
+        one = table.get('dp-2: 1 rank', {}).get('dchain')
+        allreduce = table.get('dp-2: Allreduce', {}).get('floor')
+        if one and allreduce:
+            return one['median'] + allreduce['median'], 'dchain 1 rank + Allreduce'
+    return None
 
 
 def chart(table, units, path, title):
-    """A bar chart per row (one bar per framework) written to ``path`` (PNG)."""
+    """A bar chart per row (one bar per framework) written to ``path`` (PNG). The floor is
+    drawn as a line over mlp-large, and 1 rank + Allreduce over dp-2's 2-rank step."""
     import matplotlib
     matplotlib.use('Agg')
     from matplotlib import pyplot
 
-    rows = [row for row, cells in table.items() if cells]
+    rows = [row for row, cells in table.items() if cells and not (
+        row == 'floor' and 'mlp-large' in table)]
     per_line = 4
     lines = (len(rows) + per_line - 1) // per_line
     figure, axes = pyplot.subplots(lines, per_line, figsize=(4 * per_line, 3.2 * lines),
@@ -183,16 +215,26 @@ def chart(table, units, path, title):
     for index, row in enumerate(rows):
         axis = axes[index // per_line][index % per_line]
         cells = table[row]
-        labels = [c for c in COLUMNS if c in cells]
-        values = [cells[c]['median'] for c in labels]
-        bars = axis.bar(range(len(labels)), values, color=[COLORS[c] for c in labels])
+        columns = [c for c in COLUMNS if c in cells]
+        values = [cells[c]['median'] for c in columns]
+        bars = axis.bar(range(len(columns)), values, color=[COLORS[c] for c in columns])
         for bar, value in zip(bars, values):
             axis.annotate('{:.3g}'.format(value), (bar.get_x() + bar.get_width() / 2, value),
                           ha='center', va='bottom', fontsize=8)
-        axis.set_xticks(range(len(labels)))
-        axis.set_xticklabels([c.replace('+', '+\n') for c in labels], fontsize=8)
+        names = BAR_LABELS.get(row, {})
+        axis.set_xticks(range(len(columns)))
+        axis.set_xticklabels([names.get(c, c.replace('+', '+\n')) for c in columns],
+                             fontsize=8)
         axis.set_title('{} ({})'.format(row, UNITS.get(units[row], units[row])), fontsize=9)
-        axis.set_ylim(0, max(values) * 1.18)
+        top = max(values)
+        reference = _reference_line(table, row)
+        headroom = 1.18
+        if reference:
+            axis.axhline(reference[0], color='black', linestyle='--', linewidth=1,
+                         label=reference[1])
+            axis.legend(loc='upper left', fontsize=7, frameon=False)
+            top, headroom = max(top, reference[0]), 1.4
+        axis.set_ylim(0, top * headroom)
         axis.tick_params(axis='y', labelsize=8)
     for index in range(len(rows), lines * per_line):
         axes[index // per_line][index % per_line].axis('off')
@@ -221,7 +263,7 @@ def machine_lines(machine, settings):
         lines.append('- {}: Python {}, NumPy {} with {} (kernel {}){}{}.'.format(
             label, info['python'], info['numpy'], info.get('blas', '?'),
             info.get('blas_core', '?'), ', ' + extras if extras else '',
-            ', ' + info['mpi'] if 'mpi' in info else ''))
+            ', ' + ' '.join(info['mpi'].split()) if 'mpi' in info else ''))
     lines.append('- Settings: {}.'.format(settings))
     return lines
 

@@ -161,15 +161,17 @@ def run_dp(args, variants, chainermn, table, units, errors, infos, say):
     infos.update({label: info for label, info in seen.items() if label not in infos})
     for label, times in phases.items():
         for phase, row in DP_PHASES.items():
-            if times.get(phase):
-                table.setdefault(row, {})[label] = report.summarize(times[phase], 1e3)
+            if phase in times:
+                table.setdefault(row, {})[label] = report.summarize(times[phase][0], 1e3,
+                                                                    times[phase][1])
                 units[row] = 'ms'
         allreduce = times.get('allreduce') or times.get('allreduce_gloo')
         if allreduce and label != 'dchain+malloc':
             # mpi4py in the dchain job is the reference the target compares with.
             column = 'floor' if label == 'dchain' else label
-            table.setdefault('dp-2: Allreduce', {})[column] = report.summarize(allreduce, 1e3)
-            units['dp-2: Allreduce'] = 'ms'
+            table.setdefault('dp-2: Allreduce', {})[column] = report.summarize(
+                allreduce[0], 1e3, allreduce[1])
+            units['dp-2: Allreduce'] = 'ms/call'
 
 
 def run_memory(args, variants, table, units, errors, say):
@@ -210,6 +212,12 @@ def order(table):
 
 def measure_all(args, say):
     variants, missing, chainermn = find_variants(args, say)
+    # Described first: the load average then is the other work's, not this run's.
+    pythons = {'dchain': args.dchain_python}
+    for label in ('chainer', 'pytorch'):
+        if label in variants and variants[label].python not in pythons.values():
+            pythons[label] = variants[label].python
+    described = machine.describe(measure.ROOT, pythons)
     table, units, faults, errors, infos = {}, {}, {}, {}, {}
     start = time.time()
     run_step_rows(args, variants, table, units, faults, errors, infos, say)
@@ -217,10 +225,6 @@ def measure_all(args, say):
         run_dp(args, variants, chainermn, table, units, errors, infos, say)
     if 'memory' in args.rows:
         run_memory(args, variants, table, units, errors, say)
-    pythons = {'dchain': args.dchain_python}
-    for label in ('chainer', 'pytorch'):
-        if label in variants and variants[label].python not in pythons.values():
-            pythons[label] = variants[label].python
     settings = ('{} blocks per framework and row (steps per block x{:.2f}), {} mpirun jobs per '
                 'framework for dp-2, {} runs for memory; one thread per process; malloc '
                 'tuning {}'.format(args.repeats, args.steps_scale, args.dp_repeats,
@@ -229,9 +233,7 @@ def measure_all(args, say):
                                        for k, v in measure.MALLOC_TUNING.items())))
     return {'table': order(table), 'units': units, 'faults': faults, 'errors': errors,
             'missing': missing, 'infos': infos, 'settings': settings,
-            'seconds': time.time() - start,
-            'machine': machine.describe(measure.ROOT, pythons,
-                                        measure.Variant('', sys.executable, '').env())}
+            'seconds': time.time() - start, 'machine': described}
 
 
 def notes(results):
