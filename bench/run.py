@@ -59,6 +59,9 @@ def parse_args(argv=None):
     parser.add_argument('--no-peers', action='store_true', help='measure dchain alone')
     parser.add_argument('--no-malloc', action='store_true',
                         help='skip the malloc-tuned dchain column')
+    parser.add_argument('--malloc-all', action='store_true',
+                        help='run every framework with the malloc tuning (then there is no '
+                        'separate malloc-tuned column)')
     parser.add_argument('--json', help='write every sample and result to this file')
     parser.add_argument('--from-json', help='print (and with --write-docs, write) the '
                         'results of an earlier --json file instead of measuring')
@@ -90,28 +93,31 @@ def _works(python, code):
 
 def find_variants(args, say):
     """The variants that can run here, and a note for each peer that cannot."""
-    dchain_env = {'PYTHONPATH': measure.ROOT}
+    tuning = measure.MALLOC_TUNING if args.malloc_all else {}
+    dchain_env = dict(tuning, PYTHONPATH=measure.ROOT)
     variants = {'dchain': measure.Variant('dchain', args.dchain_python, 'dchain_worker.py',
                                           dchain_env)}
-    if not args.no_malloc:
+    if not (args.no_malloc or args.malloc_all):
         variants['dchain+malloc'] = measure.Variant(
             'dchain+malloc', args.dchain_python, 'dchain_worker.py',
             dict(dchain_env, **measure.MALLOC_TUNING))
-    variants['floor'] = measure.Variant('floor', args.dchain_python, 'numpy_worker.py')
+    variants['floor'] = measure.Variant('floor', args.dchain_python, 'numpy_worker.py',
+                                        tuning)
     missing = []
     if args.no_peers:
         missing.append('peers skipped (--no-peers)')
         return variants, missing, False
     chainer = args.chainer_python
     if chainer and _works(chainer, 'import chainer'):
-        variants['chainer'] = measure.Variant('chainer', chainer, 'chainer_worker.py')
+        variants['chainer'] = measure.Variant('chainer', chainer, 'chainer_worker.py', tuning)
     else:
         missing.append('Chainer: not found at --chainer-python {}'.format(chainer))
     chainermn = 'chainer' in variants and _works(chainer, 'import chainermn, mpi4py.MPI')
     if 'chainer' in variants and not chainermn:
         missing.append('ChainerMN: chainermn or mpi4py does not import in {}'.format(chainer))
     if args.torch_python and _works(args.torch_python, 'import torch'):
-        variants['pytorch'] = measure.Variant('pytorch', args.torch_python, 'torch_worker.py')
+        variants['pytorch'] = measure.Variant('pytorch', args.torch_python, 'torch_worker.py',
+                                              tuning)
     else:
         missing.append('PyTorch: torch does not import in --torch-python {}'.format(
             args.torch_python))
@@ -227,10 +233,11 @@ def measure_all(args, say):
         run_memory(args, variants, table, units, errors, say)
     settings = ('{} blocks per framework and row (steps per block x{:.2f}), {} mpirun jobs per '
                 'framework for dp-2, {} runs for memory; one thread per process; malloc '
-                'tuning {}'.format(args.repeats, args.steps_scale, args.dp_repeats,
-                                   args.memory_repeats, ' '.join(
-                                       '{}={}'.format(k, v)
-                                       for k, v in measure.MALLOC_TUNING.items())))
+                'tuning {} ({})'.format(
+                    args.repeats, args.steps_scale, args.dp_repeats, args.memory_repeats,
+                    ' '.join('{}={}'.format(k, v) for k, v in measure.MALLOC_TUNING.items()),
+                    'for every framework' if args.malloc_all else 'in the dchain+malloc column'
+                    if not args.no_malloc else 'not measured'))
     return {'table': order(table), 'units': units, 'faults': faults, 'errors': errors,
             'missing': missing, 'infos': infos, 'settings': settings,
             'seconds': time.time() - start, 'machine': described}
@@ -250,9 +257,9 @@ def notes(results):
              for label, entry in entries.items() if 'maxrss_mib' in entry
              and label in ('dchain', 'dchain+malloc')]
     if cells:
-        lines.append('Peak RSS of the dchain workers (MiB), default malloc / tuned: ' + '; '.join(
-            '{}: {}'.format(row, ' / '.join('{:.0f}'.format(value) for r, _, value in cells
-                                            if r == row))
+        lines.append('Peak RSS of the dchain workers (MiB): ' + '; '.join(
+            '{}: {}'.format(row, ', '.join('{} {:.0f}'.format(label, value)
+                                           for r, label, value in cells if r == row))
             for row in dict.fromkeys(row for row, _, _ in cells)) + '.')
     memory = results['table'].get('memory')
     if memory:
