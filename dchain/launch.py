@@ -87,8 +87,12 @@ def find_mpirun(requested=None):
         if found is None:
             raise LaunchError('--mpirun {}: no such executable'.format(requested))
         return found
-    found = shutil.which('mpirun') or shutil.which(
-        'mpirun', path=os.path.dirname(os.path.abspath(sys.executable)))
+    beside = shutil.which('mpirun', path=os.path.dirname(os.path.abspath(sys.executable)))
+    found = shutil.which('mpirun') or beside
+    if beside and os.path.realpath(found) != os.path.realpath(beside):
+        # Each launcher suits its own MPI library: the wrong one starts N 1-rank jobs.
+        print('{}: note: using {} from the PATH; this Python has its own {} (the mpich wheel); '
+              'pass --mpirun to choose'.format(PROGRAM, found, beside), file=sys.stderr)
     if found is None:
         raise LaunchError('no mpirun on the PATH or beside {}: install the MPI extra '
                           "(pip install 'dchain[mpi]') or load your cluster's MPI"

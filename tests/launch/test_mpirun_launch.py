@@ -190,3 +190,20 @@ def test_open_mpi_command_forwards_the_environment():
     command = launch.build_command('mpiexec', 'mpich', 2, None, ['t.py'], python='py',
                                    environ=environment)
     assert command == ['mpiexec', '-n', '2', 'py', 't.py']
+
+
+def test_a_different_mpirun_on_the_path_is_pointed_out(tmp_path, monkeypatch, capsys):
+    beside = os.path.join(os.path.dirname(os.path.abspath(sys.executable)), 'mpirun')
+    if not os.path.isfile(beside):
+        pytest.skip('no mpirun beside this Python')
+    fake = tmp_path / 'mpirun'     # a stand-in for another MPI's launcher binary
+    fake.write_text('#!/bin/sh\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv('PATH', str(tmp_path))
+    monkeypatch.delenv('DCHAIN_MPIRUN', raising=False)
+    assert launch.find_mpirun() == str(fake)
+    assert 'note: using {} from the PATH; this Python has its own {}'.format(
+        fake, beside) in capsys.readouterr().err
+    monkeypatch.setenv('PATH', '/nonexistent')
+    assert launch.find_mpirun() == beside
+    assert capsys.readouterr().err == ''
