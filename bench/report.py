@@ -299,8 +299,8 @@ How fast dchain trains, measured side by side with Chainer 7.8.1 and PyTorch eag
 
 ## How to run
 
-    OMP_NUM_THREADS=1 python bench/run.py              # every row, about 10 minutes
-    python bench/run.py --quick                        # fewer repeats, about 3 minutes
+    OMP_NUM_THREADS=1 python bench/run.py              # every row, about 4 minutes
+    python bench/run.py --quick                        # fewer repeats, about 1 minute
     python bench/run.py --rows mlp-small,cnn --repeats 9
     python bench/run.py --write-docs                   # also rewrite this file and its chart
 
