@@ -59,12 +59,13 @@ def describe_file(file):
     return '<{}>'.format(type(file).__name__)
 
 
-def to_host(value):
-    """A value as it is stored: a NumPy array copied off the device and off the object (so
-    later updates do not change what was saved); None as a 0-d object array, as Chainer does."""
+def to_host(value, copy=True):
+    """A value as it is stored: a NumPy array copied off the device and, with ``copy``, off
+    the object (so later updates do not change what was saved); None as a 0-d object array,
+    as Chainer does."""
     if backend.is_gpu_array(value):
         return value.get()
-    return numpy.array(value, copy=True)
+    return numpy.array(value, copy=True) if copy else numpy.asarray(value)
 
 
 @contextlib.contextmanager

@@ -30,19 +30,22 @@ class DictionarySerializer(base.Serializer):
     Args:
         target (dict): the dictionary to fill (a new one when None).
         path (str): the key prefix of this serializer (``''`` at the root).
+        copy (bool): store copies of host arrays (True), or the arrays themselves when the
+            target is written out before they can change (as ``save_npz`` does).
     Attributes:
         target (dict): key -> array; ``numpy.savez`` or ``save_npz`` can write it out.
     """
 
-    def __init__(self, target=None, path=''):
+    def __init__(self, target=None, path='', copy=True):
         self.target = {} if target is None else target
         self.path = path
+        self.copy = copy
 
     def __getitem__(self, key):
-        return DictionarySerializer(self.target, self.path + key.strip('/') + '/')
+        return DictionarySerializer(self.target, self.path + key.strip('/') + '/', self.copy)
 
     def __call__(self, key, value):
-        self.target[self.path + key.lstrip('/')] = base.to_host(value)
+        self.target[self.path + key.lstrip('/')] = base.to_host(value, self.copy)
         return value
 
 
@@ -145,9 +148,11 @@ def save_npz(file, obj, compression=True):
         compression (bool): deflate the zip members.
     """
     if isinstance(obj, dict):
-        target = {key: base.to_host(value) for key, value in obj.items()}
+        target = {key: base.to_host(value, copy=False) for key, value in obj.items()}
     else:
-        serializer = DictionarySerializer()
+        # Written before this call returns, so the arrays need no copy (a snapshot of a large
+        # model would otherwise double its memory while saving).
+        serializer = DictionarySerializer(copy=False)
         serializer.save(obj)
         target = serializer.target
     if isinstance(file, (str, bytes, os.PathLike)):
