@@ -3,15 +3,15 @@ docs/performance.md with its chart."""
 import os
 import statistics
 
-COLUMNS = ('dchain', 'dchain+malloc', 'chainer', 'pytorch', 'floor')
-COLUMN_TITLES = {'dchain': 'dchain', 'dchain+malloc': 'dchain, malloc tuned',
+COLUMNS = ('dchain', 'dchain-untuned', 'chainer', 'pytorch', 'floor')
+COLUMN_TITLES = {'dchain': 'dchain', 'dchain-untuned': 'dchain, malloc tuning off',
                  'chainer': 'Chainer 7', 'pytorch': 'PyTorch eager', 'floor': 'reference'}
 UNITS = {'ms': 'ms per step', 'ms/call': 'ms per call', 'us/op': 'µs per op call',
          'MiB': 'MiB peak RSS'}
 
 # (table row, ratio name, numerator (row, column), denominator (row, column) or a pair of
 # them for a difference over a third, target or None). A ratio whose numerator is dchain's is
-# also shown with the malloc-tuned dchain.
+# also shown with dchain's malloc tuning off.
 RATIOS = [
     ('mlp-large', 'dchain / Chainer', ('mlp-large', 'dchain'), ('mlp-large', 'chainer'), 0.95),
     ('mlp-large', 'dchain / floor', ('mlp-large', 'dchain'), ('floor', 'floor'), 1.10),
@@ -89,22 +89,22 @@ def ratio_value(table, numerator, denominator):
 
 def ratios(table):
     """Every ratio whose cells were measured: dicts of row, name, value, value with the
-    malloc-tuned dchain, target and whether it is met."""
+    dchain's malloc tuning off, target and whether it is met."""
     result = []
     for row, name, numerator, denominator, target in RATIOS:
         value = ratio_value(table, numerator, denominator)
         if value is None:
             continue
-        tuned = None
+        untuned = None
         if numerator[1] == 'dchain':
-            tuned_numerator = (numerator[0], 'dchain+malloc')
-            tuned_denominator = denominator
+            untuned_numerator = (numerator[0], 'dchain-untuned')
+            untuned_denominator = denominator
             if isinstance(denominator[0], tuple) and denominator[0][1] == 'dchain':
-                tuned_denominator = ((denominator[0][0], 'dchain+malloc'), denominator[1])
+                untuned_denominator = ((denominator[0][0], 'dchain-untuned'), denominator[1])
             elif denominator[1] == 'dchain':
-                tuned_denominator = (denominator[0], 'dchain+malloc')
-            tuned = ratio_value(table, tuned_numerator, tuned_denominator)
-        result.append({'row': row, 'name': name, 'value': value, 'malloc_tuned': tuned,
+                untuned_denominator = (denominator[0], 'dchain-untuned')
+            untuned = ratio_value(table, untuned_numerator, untuned_denominator)
+        result.append({'row': row, 'name': name, 'value': value, 'malloc_untuned': untuned,
                        'target': target,
                        'met': None if target is None else value <= target})
     return result
@@ -142,13 +142,13 @@ def text_tables(table, units, ratio_rows):
             '{:>15}'.format(_cell(cells.get(c), units[row])) for c in columns))
     lines.append('')
     lines.append('{:<14} {:<48} {:>7} {:>8} {:>9}  {}'.format(
-        'row', 'ratio of medians', 'value', 'target', 'met', 'malloc tuned'))
+        'row', 'ratio of medians', 'value', 'target', 'met', 'malloc off'))
     for item in ratio_rows:
         lines.append('{:<14} {:<48} {:>7.3f} {:>8} {:>9}  {}'.format(
             item['row'], item['name'], item['value'],
             '-' if item['target'] is None else '<= {:.2f}'.format(item['target']),
             '-' if item['met'] is None else ('yes' if item['met'] else 'NO'),
-            '-' if item['malloc_tuned'] is None else '{:.3f}'.format(item['malloc_tuned'])))
+            '-' if item['malloc_untuned'] is None else '{:.3f}'.format(item['malloc_untuned'])))
     return '\n'.join(lines)
 
 
@@ -166,18 +166,18 @@ def markdown_tables(table, units, ratio_rows, infos):
     for row, cells in table.items():
         lines.append('| {} | {} | '.format(row, UNITS.get(units[row], units[row])) + ' | '.join(
             _cell_range(cells.get(c), units[row]) for c in columns) + ' |')
-    lines += ['', '| row | ratio of medians | value | target | met | with malloc tuning |',
+    lines += ['', '| row | ratio of medians | value | target | met | malloc tuning off |',
               '| --- | --- | ---: | ---: | :---: | ---: |']
     for item in ratio_rows:
         lines.append('| {} | {} | {:.3f} | {} | {} | {} |'.format(
             item['row'], item['name'], item['value'],
             '-' if item['target'] is None else '<= {:.2f}'.format(item['target']),
             '-' if item['met'] is None else ('yes' if item['met'] else '**no**'),
-            '-' if item['malloc_tuned'] is None else '{:.3f}'.format(item['malloc_tuned'])))
+            '-' if item['malloc_untuned'] is None else '{:.3f}'.format(item['malloc_untuned'])))
     return '\n'.join(lines)
 
 
-COLORS = {'dchain': '#1f77b4', 'dchain+malloc': '#6baed6', 'chainer': '#d62728',
+COLORS = {'dchain': '#1f77b4', 'dchain-untuned': '#6baed6', 'chainer': '#d62728',
           'pytorch': '#ff7f0e', 'floor': '#7f7f7f'}
 # Bar labels where a column means something more specific than the framework.
 BAR_LABELS = {

@@ -10,8 +10,9 @@ docs/performance.md). Each framework runs in its own worker process (bench/worke
 thread per process; the runner alternates the workers block by block, pools the per-step
 times and reports medians and ratios of medians next to the project's targets. Peers are
 optional: Chainer 7 (and ChainerMN) through ``--chainer-python``, PyTorch through
-``--torch-python``; without them dchain runs alone and the table says so. The dchain column
-is also measured with glibc's malloc tuned (``dchain+malloc``; ``--no-malloc`` skips it).
+``--torch-python``; without them dchain runs alone and the table says so. dchain tunes glibc's
+malloc at import (dchain/_malloc.py); the dchain column is also measured with that tuning
+off (``dchain-untuned``, ``DCHAIN_MALLOC_TUNING=0``; ``--no-malloc`` skips it).
 """
 import argparse
 import json
@@ -58,10 +59,10 @@ def parse_args(argv=None):
                         help='the interpreter for dchain and the NumPy floor (default: this one)')
     parser.add_argument('--no-peers', action='store_true', help='measure dchain alone')
     parser.add_argument('--no-malloc', action='store_true',
-                        help='skip the malloc-tuned dchain column')
+                        help='skip the dchain column with its malloc tuning off')
     parser.add_argument('--malloc-all', action='store_true',
-                        help='run every framework with the malloc tuning (then there is no '
-                        'separate malloc-tuned column)')
+                        help='run the peers with the same malloc tuning dchain applies (then '
+                        'there is no untuned dchain column)')
     parser.add_argument('--json', help='write every sample and result to this file')
     parser.add_argument('--from-json', help='print (and with --write-docs, write) the '
                         'results of an earlier --json file instead of measuring')
@@ -98,9 +99,9 @@ def find_variants(args, say):
     variants = {'dchain': measure.Variant('dchain', args.dchain_python, 'dchain_worker.py',
                                           dchain_env)}
     if not (args.no_malloc or args.malloc_all):
-        variants['dchain+malloc'] = measure.Variant(
-            'dchain+malloc', args.dchain_python, 'dchain_worker.py',
-            dict(dchain_env, **measure.MALLOC_TUNING))
+        variants['dchain-untuned'] = measure.Variant(
+            'dchain-untuned', args.dchain_python, 'dchain_worker.py',
+            dict(dchain_env, DCHAIN_MALLOC_TUNING='0'))
     variants['floor'] = measure.Variant('floor', args.dchain_python, 'numpy_worker.py',
                                         tuning)
     missing = []
@@ -135,7 +136,7 @@ def run_step_rows(args, variants, table, units, faults, errors, infos, say):
         if row not in args.rows or (row == 'floor' and 'mlp-large' in args.rows):
             continue
         entries = [] if row == 'floor' else [
-            (variants[label], row) for label in ('dchain', 'dchain+malloc', 'chainer', 'pytorch')
+            (variants[label], row) for label in ('dchain', 'dchain-untuned', 'chainer', 'pytorch')
             if label in variants]
         if 'floor' in args.rows and row in ('mlp-large', 'floor'):
             # Measured with mlp-large, alternated with it, so their ratio is of one run.
@@ -157,7 +158,7 @@ def run_step_rows(args, variants, table, units, faults, errors, infos, say):
 
 
 def run_dp(args, variants, chainermn, table, units, errors, infos, say):
-    dp_variants = [variants[label] for label in ('dchain', 'dchain+malloc', 'pytorch')
+    dp_variants = [variants[label] for label in ('dchain', 'dchain-untuned', 'pytorch')
                    if label in variants]
     if chainermn:
         dp_variants.insert(2, variants['chainer'])
@@ -172,7 +173,7 @@ def run_dp(args, variants, chainermn, table, units, errors, infos, say):
                                                                     times[phase][1])
                 units[row] = 'ms'
         allreduce = times.get('allreduce') or times.get('allreduce_gloo')
-        if allreduce and label != 'dchain+malloc':
+        if allreduce and label != 'dchain-untuned':
             # mpi4py in the dchain job is the reference the target compares with.
             column = 'floor' if label == 'dchain' else label
             table.setdefault('dp-2: Allreduce', {})[column] = report.summarize(
@@ -184,7 +185,7 @@ def run_memory(args, variants, table, units, errors, say):
     example = os.path.join(measure.ROOT, 'examples', 'mnist.py')
     peer = os.path.join(measure.HERE, 'peers', 'chainer_mnist.py')
     runs = {}
-    for label in ('dchain', 'dchain+malloc'):
+    for label in ('dchain', 'dchain-untuned'):
         if label in variants:
             python = variants[label].python
             runs[label] = (variants[label], lambda out, python=python: [
@@ -236,8 +237,9 @@ def measure_all(args, say):
                 'tuning {} ({})'.format(
                     args.repeats, args.steps_scale, args.dp_repeats, args.memory_repeats,
                     ' '.join('{}={}'.format(k, v) for k, v in measure.MALLOC_TUNING.items()),
-                    'for every framework' if args.malloc_all else 'in the dchain+malloc column'
-                    if not args.no_malloc else 'not measured'))
+                    'for every framework' if args.malloc_all else 'applied by dchain itself; '
+                    'off in the dchain-untuned column' if not args.no_malloc
+                    else 'applied by dchain itself'))
     return {'table': order(table), 'units': units, 'faults': faults, 'errors': errors,
             'missing': missing, 'infos': infos, 'settings': settings,
             'seconds': time.time() - start, 'machine': described}
@@ -255,7 +257,7 @@ def notes(results):
                          for row in rows) + '.')
     cells = [(row, label, entry['maxrss_mib']) for row, entries in results['table'].items()
              for label, entry in entries.items() if 'maxrss_mib' in entry
-             and label in ('dchain', 'dchain+malloc')]
+             and label in ('dchain', 'dchain-untuned')]
     if cells:
         lines.append('Peak RSS of the dchain workers (MiB): ' + '; '.join(
             '{}: {}'.format(row, ', '.join('{} {:.0f}'.format(label, value)

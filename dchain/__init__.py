@@ -4,6 +4,7 @@ The public API follows Chainer v7 (and ChainerMN in ``dchain.distributed``). Imp
 loads neither mpi4py nor cupy.
 """
 from dchain import _threads  # noqa: F401  (first: sets threads per rank before NumPy loads)
+from dchain import _malloc  # noqa: F401  (reuse large freed blocks: no page faults per step)
 from dchain import backend  # noqa: F401
 from dchain.config import (config, force_backprop_mode, global_config,  # noqa: F401
                            no_backprop_mode, using_config)
