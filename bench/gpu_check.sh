@@ -5,10 +5,11 @@
 # or mpi4py + mpich for a working mpirun) may be carried in .whl/ beside the repository root;
 # they are installed offline into a private folder. Steps, each timed, all in well under
 # 8 minutes on one H100:
-#   1. the gpu-marked tests (the parametrized tests' cupy cases);
-#   2. examples/mnist.py on the GPU for one epoch;
-#   3. the same example on 2 ranks sharing the one GPU over the 'mpi' communicator;
-#   4. a GPU benchmark of mlp-large and cnn against PyTorch on the same GPU (if installed).
+#   1. examples/mnist.py on the GPU for one epoch;
+#   2. the same example on 2 ranks sharing the one GPU over the 'mpi' communicator;
+#   3. a GPU benchmark of mlp-large and cnn against PyTorch on the same GPU (if installed);
+#   4. the gpu-marked tests (the parametrized tests' cupy cases), within
+#      $DCHAIN_GPU_TEST_SECONDS (default 360).
 # A short table of the results is printed last. Without a GPU it says so and exits 0.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,10 +24,15 @@ if ! "$python" -c 'import cupy, sys; sys.exit(0 if cupy.cuda.runtime.getDeviceCo
 fi
 
 if ls .whl/*.whl >/dev/null 2>&1; then
-    "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/dchain-site .whl/*.whl
-    export PYTHONPATH="/tmp/dchain-site${PYTHONPATH:+:$PYTHONPATH}"
-    export PATH="/tmp/dchain-site/bin:$PATH"
+    # Installed under a private prefix (not --target: the mpich wheel puts libmpi and mpirun
+    # in the prefix's lib/ and bin/), seen beside the machine's own packages (CuPy, PyTorch).
+    prefix=/tmp/dchain-prefix
+    "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+        --prefix "$prefix" .whl/*.whl
+    site=$("$python" -c 'import sys, sysconfig; print(sysconfig.get_path("purelib",
+        vars={"base": sys.argv[1], "platbase": sys.argv[1]}))' "$prefix")
+    export PYTHONPATH="$site${PYTHONPATH:+:$PYTHONPATH}" PATH="$prefix/bin:$PATH"
+    export LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" OMP_NUM_THREADS=1 DCHAIN_OFFLINE=1
 export DCHAIN_COLLECTIVE_TIMEOUT=300
@@ -45,17 +51,19 @@ step() {  # step NAME COMMAND...: run, log, record pass/fail and time
 print("GPU:", p["name"].decode(), "| CuPy", cupy.__version__, "| CUDA runtime", \
 cupy.cuda.runtime.runtimeGetVersion())' | tee "$out/device.txt"
 
-step gpu-tests "$python" -m pytest -q -p no:cacheprovider -m gpu tests
-step mnist-gpu "$python" examples/mnist.py --device @cupy:0 --epoch 1 --out "$out/mnist-gpu"
+step mnist-gpu "$python" examples/mnist.py --device @cupy:0 --epoch 1 --out /tmp/dchain-gpu-check-mnist
 mpirun_bin=$(command -v mpirun || true)
 if [ -n "$mpirun_bin" ] && "$python" -c 'import mpi4py.MPI' 2>/dev/null; then
     step mnist-2ranks "$mpirun_bin" -n 2 "$python" examples/mnist.py --device gpu \
-        --allow-shared-gpu --communicator mpi --epoch 1 --out "$out/mnist-2ranks"
+        --allow-shared-gpu --communicator mpi --epoch 1 --out /tmp/dchain-gpu-check-mnist-2ranks
 else
     names+=("mnist-2ranks"); results+=("SKIPPED (no mpirun/mpi4py; carry mpich+mpi4py wheels)")
     seconds+=(0)
 fi
 step gpu-bench "$python" bench/gpu_bench.py --json "$out/gpu_bench.json"
+# Last, as the longest (CuPy compiles each kernel on first use), within its own time limit.
+step gpu-tests timeout "${DCHAIN_GPU_TEST_SECONDS:-360}" "$python" -m pytest -q \
+    -p no:cacheprovider --tb=line -m gpu tests
 
 echo
 echo "== dchain GPU check ($(cat "$out/device.txt"))"
@@ -66,4 +74,5 @@ for i in "${!names[@]}"; do
 done
 grep -h "final validation accuracy" "$out"/mnist-*.log 2>/dev/null | sed 's/^/  /'
 grep -E "^(row|mlp-large|cnn) " "$out/gpu-bench.log" 2>/dev/null | sed 's/^/  /'
+tail -n 1 "$out/gpu-tests.log" 2>/dev/null | sed 's/^/  tests: /'
 exit $status
