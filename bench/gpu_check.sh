@@ -60,6 +60,19 @@ else
     names+=("mnist-2ranks"); results+=("SKIPPED (no mpirun/mpi4py; carry mpich+mpi4py wheels)")
     seconds+=(0)
 fi
+if [ -n "$mpirun_bin" ] && "$python" -c 'import mpi4py.MPI' 2>/dev/null; then
+    # One GPU cannot hold two NCCL ranks; one rank still runs every NCCL call of the code.
+    step nccl-1rank "$mpirun_bin" -n 1 "$python" -c '
+import cupy, numpy
+from dchain import distributed
+comm = distributed.create_communicator("nccl")
+x = cupy.arange(6, dtype=cupy.float32)
+for dtype in (cupy.float16, cupy.float32, cupy.float64, cupy.int32):
+    assert (comm.allreduce(x.astype(dtype)) == x.astype(dtype)).all()
+assert (comm.bcast(x) == x).all() and comm.allreduce(x, "mean").dtype == cupy.float32
+assert (comm.allreduce(numpy.ones(3)) == 1).all()
+print("nccl communicator ok:", comm)'
+fi
 step gpu-bench "$python" bench/gpu_bench.py --json "$out/gpu_bench.json"
 # Last, as the longest (CuPy compiles each kernel on first use), within its own time limit.
 step gpu-tests timeout "${DCHAIN_GPU_TEST_SECONDS:-360}" "$python" -m pytest -q \

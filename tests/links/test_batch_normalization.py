@@ -26,7 +26,8 @@ def _device(xp):
 
 
 def _cpu(x):
-    return numpy.asarray(dchain.backend.to_cpu(getattr(x, 'data', x)), numpy.float64)
+    # A Variable's array; not getattr(x, 'data'), which is a memory pointer on a cupy array.
+    return numpy.asarray(dchain.backend.to_cpu(dchain.as_array(x)), numpy.float64)
 
 
 def _expand(p, axes):
