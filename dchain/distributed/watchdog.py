@@ -18,6 +18,7 @@ _REPLY_TAG = 7102
 _SPIN_SECONDS = 0.05       # pure polling first: MPI progresses collectives only inside calls
 _ANSWER_EVERY = 0.1        # how often a waiting rank answers queries about its state
 _GRACE_SECONDS = 2.0       # how long a stuck rank waits for answers before aborting
+_ABORT_GRACE_SECONDS = 1.0  # how long the message has to reach the launcher before MPI_Abort
 
 _installed = False
 
@@ -153,6 +154,10 @@ def abort(message, code=1):
         sys.stderr.write(message.rstrip('\n') + '\n')
         sys.stderr.flush()
         sys.stdout.flush()
+        # The launcher forwards output through pipes; MPI_Abort makes it kill every process,
+        # and what it had not yet read is lost (seen with MPICH's hydra: an abort with an
+        # empty log). A moment first lets the message reach the user.
+        time.sleep(_ABORT_GRACE_SECONDS)
     finally:
         from mpi4py import MPI
         MPI.COMM_WORLD.Abort(code)

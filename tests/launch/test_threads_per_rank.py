@@ -21,9 +21,11 @@ import json, os, sys
 {before}
 import dchain
 from dchain import _threads
-print(json.dumps([os.environ.get(name) for name in
-                  ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')]
-                 + [_threads.reason]))
+# One write per line: two ranks' print() calls (text, then newline) can interleave.
+sys.stdout.write(json.dumps([os.environ.get(name) for name in
+                             ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')]
+                            + [_threads.reason]) + '\\n')
+sys.stdout.flush()
 '''
 
 
