@@ -1,8 +1,7 @@
 """Convolution2D: the 2-D convolution layer as a link."""
-from dchain import initializers
 from dchain.functions.connection.convolution_2d import convolution_2d
 from dchain.link import Link
-from dchain.variable import Parameter
+from dchain.links.connection._parameters import weight_and_bias
 
 
 def _pair(value):
@@ -60,15 +59,9 @@ class Convolution2D(Link):
         self.dilate = _pair(dilate)
         self.groups = groups
         with self.init_scope():
-            self.W = Parameter(initializers._get_initializer(initialW))
+            self.W, self.b = weight_and_bias(initialW, initial_bias, nobias, out_channels)
             if in_channels is not None:
                 self._initialize_params(in_channels)
-            if nobias:
-                self.b = None
-            else:
-                if initial_bias is None:
-                    initial_bias = 0
-                self.b = Parameter(initializers._get_initializer(initial_bias), out_channels)
 
     def _initialize_params(self, in_channels):
         self.in_channels = in_channels

@@ -1,8 +1,7 @@
 """Linear: the fully connected layer as a link."""
-from dchain import initializers
 from dchain.functions.connection.linear import linear
 from dchain.link import Link
-from dchain.variable import Parameter
+from dchain.links.connection._parameters import weight_and_bias
 
 
 class Linear(Link):
@@ -26,15 +25,9 @@ class Linear(Link):
         self.in_size = in_size
         self.out_size = out_size
         with self.init_scope():
-            self.W = Parameter(initializers._get_initializer(initialW))
+            self.W, self.b = weight_and_bias(initialW, initial_bias, nobias, out_size)
             if in_size is not None:
                 self.W.initialize((out_size, in_size))
-            if nobias:
-                self.b = None
-            else:
-                if initial_bias is None:
-                    initial_bias = 0
-                self.b = Parameter(initializers._get_initializer(initial_bias), out_size)
 
     def forward(self, x, n_batch_axes=1):
         """Apply the layer to ``x`` of shape (N, in_size) (or more batch axes)."""
