@@ -147,6 +147,14 @@ class UpdateRule:
         """The state dict (None before the first update)."""
         return self._state
 
+    def set_hyperparams(self, **values):
+        """Override the parent's hyperparameters with every value that is not None (each
+        checked to be a real number)."""
+        for name, value in values.items():
+            if value is not None:
+                check_real(type(self).__name__, name, value)
+                setattr(self.hyperparam, name, value)
+
     def add_hook(self, hook, name=None, timing='auto'):
         """Register ``hook(rule, param)`` to run before ('pre') or after ('post') each update.
 

@@ -24,10 +24,7 @@ class AdaDeltaRule(optimizer.UpdateRule):
 
     def __init__(self, parent_hyperparam=None, rho=None, eps=None):
         super().__init__(parent_hyperparam or _default_hyperparam)
-        for name, value in (('rho', rho), ('eps', eps)):
-            if value is not None:
-                optimizer.check_real('AdaDeltaRule', name, value)
-                setattr(self.hyperparam, name, value)
+        self.set_hyperparams(rho=rho, eps=eps)
 
     def init_state(self, param):
         xp = param.xp

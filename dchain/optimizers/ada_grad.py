@@ -20,10 +20,7 @@ class AdaGradRule(optimizer.UpdateRule):
 
     def __init__(self, parent_hyperparam=None, lr=None, eps=None):
         super().__init__(parent_hyperparam or _default_hyperparam)
-        for name, value in (('lr', lr), ('eps', eps)):
-            if value is not None:
-                optimizer.check_real('AdaGradRule', name, value)
-                setattr(self.hyperparam, name, value)
+        self.set_hyperparams(lr=lr, eps=eps)
 
     def init_state(self, param):
         self.state['h'] = param.xp.zeros_like(param.data)

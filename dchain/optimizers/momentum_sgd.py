@@ -20,10 +20,7 @@ class MomentumSGDRule(optimizer.UpdateRule):
 
     def __init__(self, parent_hyperparam=None, lr=None, momentum=None):
         super().__init__(parent_hyperparam or _default_hyperparam)
-        for name, value in (('lr', lr), ('momentum', momentum)):
-            if value is not None:
-                optimizer.check_real('MomentumSGDRule', name, value)
-                setattr(self.hyperparam, name, value)
+        self.set_hyperparams(lr=lr, momentum=momentum)
 
     def init_state(self, param):
         self.state['v'] = param.xp.zeros_like(param.data)

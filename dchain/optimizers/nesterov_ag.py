@@ -1,13 +1,14 @@
 """NesterovAG: Nesterov's accelerated gradient, in the velocity form of Bengio et al. (2012)."""
 from dchain import backend
 from dchain import optimizer
+from dchain.optimizers.momentum_sgd import MomentumSGDRule
 
 _default_hyperparam = optimizer.Hyperparameter()
 _default_hyperparam.lr = 0.01
 _default_hyperparam.momentum = 0.9
 
 
-class NesterovAGRule(optimizer.UpdateRule):
+class NesterovAGRule(MomentumSGDRule):
     """The update rule of NesterovAG; its state is the velocity ``v``.
 
     ``v = momentum * v - lr * grad``, then
@@ -19,21 +20,8 @@ class NesterovAGRule(optimizer.UpdateRule):
         momentum (float): the decay rate of the velocity (None: the parent's).
     """
 
-    work_arrays = 1
-
     def __init__(self, parent_hyperparam=None, lr=None, momentum=None):
-        super().__init__(parent_hyperparam or _default_hyperparam)
-        for name, value in (('lr', lr), ('momentum', momentum)):
-            if value is not None:
-                optimizer.check_real('NesterovAGRule', name, value)
-                setattr(self.hyperparam, name, value)
-
-    def init_state(self, param):
-        self.state['v'] = param.xp.zeros_like(param.data)
-
-    def step_coefficients(self):
-        hp = self.hyperparam
-        return hp.lr, hp.momentum
+        super().__init__(parent_hyperparam or _default_hyperparam, lr, momentum)
 
     def update_arrays(self, coefficients, data, grad, state, work):
         xp = backend.get_array_module(data)

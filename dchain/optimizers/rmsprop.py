@@ -25,10 +25,7 @@ class RMSpropRule(optimizer.UpdateRule):
     def __init__(self, parent_hyperparam=None, lr=None, alpha=None, eps=None,
                  eps_inside_sqrt=None):
         super().__init__(parent_hyperparam or _default_hyperparam)
-        for name, value in (('lr', lr), ('alpha', alpha), ('eps', eps)):
-            if value is not None:
-                optimizer.check_real('RMSpropRule', name, value)
-                setattr(self.hyperparam, name, value)
+        self.set_hyperparams(lr=lr, alpha=alpha, eps=eps)
         if eps_inside_sqrt is not None:
             self.hyperparam.eps_inside_sqrt = bool(eps_inside_sqrt)
 

@@ -18,9 +18,7 @@ class SGDRule(optimizer.UpdateRule):
 
     def __init__(self, parent_hyperparam=None, lr=None):
         super().__init__(parent_hyperparam or _default_hyperparam)
-        if lr is not None:
-            optimizer.check_real('SGDRule', 'lr', lr)
-            self.hyperparam.lr = lr
+        self.set_hyperparams(lr=lr)
 
     def step_coefficients(self):
         return self.hyperparam.lr,
