@@ -116,9 +116,13 @@ class MultiNodeOptimizer:
         self.actual_optimizer.remove_hook(name)
 
     def serialize(self, serializer):
-        """Save or load the actual optimizer's state (the file layout is the same)."""
+        """Save or load the actual optimizer's state (the file layout is the same).
+
+        Saving and loading are rank-local (rank 0 alone usually writes snapshots), so neither
+        changes which collectives the next update calls: the parameters are not checked or
+        broadcast again. Load the same file on every rank to resume.
+        """
         self.actual_optimizer.serialize(serializer)
-        self._synchronized = False
 
     # -- the update --------------------------------------------------------------------------
     def update(self, lossfun=None, *args, **kwds):
