@@ -109,7 +109,7 @@ class SingleCommunicator(CommunicatorBase):
         _check_array('allreduce', x)
         return x.copy()
 
-    def allreduce_inplace(self, buffer, op='sum'):
+    def allreduce_inplace(self, buffer, op='sum', tag=0):
         _check_op(op)
         return buffer
 
@@ -214,12 +214,13 @@ class MpiCommunicator(CommunicatorBase):
     def _synchronize(self, x):
         backend.get_array_module(x).cuda.get_current_stream().synchronize()
 
-    def allreduce_inplace(self, buffer, op='sum'):
+    def allreduce_inplace(self, buffer, op='sum', tag=0):
         """Reduce a contiguous array in place over all ranks (GPU arrays are staged through
-        the host unless MPI is CUDA-aware)."""
+        the host unless MPI is CUDA-aware). ``tag``: an int every rank must pass alike (e.g.
+        an update number), checked with the call."""
         if backend.is_gpu_array(buffer) and not self.cuda_aware:
             host = buffer.get()
-            self.allreduce_inplace(host, op)
+            self.allreduce_inplace(host, op, tag)
             buffer.set(host)
             return buffer
         MPI = self._MPI
