@@ -26,3 +26,10 @@ from dchain.reporter import (DictSummary, Reporter, Summary,  # noqa: F401,E402
                              report, report_scope)
 from dchain import serializers  # noqa: F401,E402  (h5py loads only when HDF5 is used)
 from dchain.serializers import AbstractSerializer, Deserializer, Serializer  # noqa: F401,E402
+# Chainer's plumbing names: config.dtype, backends, the old-style Function, static graphs
+from dchain import backends, configuration  # noqa: F401,E402
+from dchain.backends import cuda  # noqa: F401,E402
+from dchain.backend import using_device  # noqa: F401,E402
+from dchain.function import Function, FunctionAdapter  # noqa: F401,E402
+from dchain import utils  # noqa: F401,E402
+from dchain.graph_optimizations import static_code, static_graph  # noqa: F401,E402

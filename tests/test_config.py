@@ -121,3 +121,12 @@ def test_dtype_from_environment_refuses_a_bad_name():
                          text=True)
     assert out.returncode != 0
     assert 'DCHAIN_DTYPE' in out.stderr
+
+
+def test_configuration_module_is_chainers_name_for_config():
+    from dchain import configuration
+    assert configuration.config is config
+    assert configuration.global_config is global_config
+    with configuration.using_config('train', False):
+        assert config.train is False
+    assert config.train is True
