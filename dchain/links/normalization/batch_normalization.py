@@ -1,5 +1,6 @@
 """BatchNormalization: batch normalization with running statistics, as a link."""
 import copy
+import numbers
 
 import numpy
 
@@ -55,7 +56,7 @@ class BatchNormalization(Link):
                 self._dtype))
         self.decay = decay
         self.eps = eps
-        self.axis = (axis,) if isinstance(axis, int) else axis
+        self.axis = (int(axis),) if isinstance(axis, numbers.Integral) else axis
         self._initial_avg_mean = 0 if initial_avg_mean is None else initial_avg_mean
         self._initial_avg_var = 1 if initial_avg_var is None else initial_avg_var
         self.add_persistent('avg_mean', None)
