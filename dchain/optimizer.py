@@ -529,3 +529,8 @@ class GradientMethod(Optimizer):
             param.update_rule.t += 1
         flat.apply(params[0].update_rule)
         return True
+
+
+# Chainer's aliases of the optimizer hooks: ``optimizer.WeightDecay`` etc.
+from dchain.optimizer_hooks import (GradientClipping, GradientHardClipping,  # noqa: E402,F401
+                                    Lasso, WeightDecay)
