@@ -11,3 +11,6 @@ from dchain.links.rnn.lstm import LSTM, StatelessLSTM  # noqa: F401
 from dchain.links.rnn.n_step_rnn import (NStepBiGRU, NStepBiLSTM, NStepBiRNNReLU,  # noqa: F401
                                          NStepBiRNNTanh, NStepGRU, NStepLSTM, NStepRNNReLU,
                                          NStepRNNTanh)
+from dchain.links.loss.crf1d import CRF1d  # noqa: F401
+from dchain.links.loss.hierarchical_softmax import BinaryHierarchicalSoftmax  # noqa: F401
+from dchain.links.loss.negative_sampling import NegativeSampling  # noqa: F401
