@@ -9,7 +9,7 @@ from dchain.functions.array.transpose import swapaxes, transpose  # noqa: F401
 from dchain.functions.math.basic_math import absolute, add, div, mul, neg, sub  # noqa: F401
 from dchain.functions.math.exponential import exp, log, rsqrt, sqrt, square  # noqa: F401
 from dchain.functions.math.matmul import batch_matmul, matmul  # noqa: F401
-from dchain.functions.math.sum import mean, sum  # noqa: F401,A004
+from dchain.functions.math.sum import average, mean, sum  # noqa: F401,A004
 from dchain.functions.connection.linear import linear  # noqa: F401
 from dchain.functions.activation.elu import elu  # noqa: F401
 from dchain.functions.activation.gelu import gelu  # noqa: F401
