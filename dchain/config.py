@@ -7,6 +7,8 @@
 - ``enable_backprop`` (True): functions record the graph for backward.
 - ``type_check`` (True): functions check their inputs' types and shapes.
 - ``debug`` (False): extra checks (NaN detection in backward).
+- ``keep_graph_on_report`` (False): ``report`` keeps a reported Variable with its graph
+  (``extensions.DumpGraph`` turns it on until it has drawn the graph).
 """
 import contextlib
 import threading
@@ -21,6 +23,7 @@ class GlobalConfig:
         self.enable_backprop = True
         self.type_check = True
         self.debug = False
+        self.keep_graph_on_report = False
         self.dtype = None
 
     def __setattr__(self, name, value):
