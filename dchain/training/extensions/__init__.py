@@ -12,3 +12,4 @@ from dchain.training.extensions.snapshot import snapshot, snapshot_object  # noq
 from dchain.training.extensions.value_observation import observe_lr, observe_value  # noqa: F401
 from dchain.training.extensions.computational_graph import DumpGraph  # noqa: F401
 from dchain.training.extensions.computational_graph import DumpGraph as dump_graph  # noqa: F401
+from dchain.training.extensions.micro_average import MicroAverage  # noqa: F401
