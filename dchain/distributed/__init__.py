@@ -30,6 +30,9 @@ from dchain.distributed.iterators import ShardedIterator  # noqa: F401
 from dchain.distributed.optimizer import (MultiNodeOptimizer, check_same_model,  # noqa: F401
                                           create_multi_node_optimizer)
 from dchain.distributed.step_flags import StepFlags  # noqa: F401
+from dchain.distributed import functions, links  # noqa: F401,E402
+from dchain.distributed.datasets import create_empty_dataset  # noqa: F401,E402
+from dchain.distributed.links import MultiNodeChainList  # noqa: F401,E402
 
 _MPI_ENV = ('PMI_RANK', 'PMI_SIZE', 'PMIX_RANK', 'OMPI_COMM_WORLD_SIZE', 'MPI_LOCALNRANKS',
             'PMI_FD', 'HYDI_CONTROL_FD')

@@ -17,6 +17,8 @@ from dchain.distributed import watchdog
 
 _CHUNK = 1 << 30  # bytes per message: MPI counts are 32-bit, so >2 GiB objects go in pieces
 _OPS = ('sum', 'mean', 'max', 'min')
+_P2P_TAG = 1024    # MPI tags of send/recv/sendrecv start here (send_bytes uses 1 and 2)
+_P2P_TAGS = 16384  # user tags: MPI guarantees tags up to 32767
 
 
 def _check_op(op):
@@ -94,6 +96,23 @@ class CommunicatorBase:
                                      '{}; pass zero_fill=True'.format(param.name, self.rank))
                 param.grad = param.xp.zeros_like(param.data)
             param.grad = self.allreduce(param.grad, 'mean')
+
+
+    # -- point to point on arrays (ChainerMN's send/recv; distributed.functions build on them) --
+    def send(self, data, dest, tag=0):
+        """Send an array, or a tuple or list of arrays, to rank ``dest`` (see MpiCommunicator)."""
+        raise ValueError('{}.send: a communicator of one process has no other rank to send '
+                         'to (dest {})'.format(type(self).__name__, dest))
+
+    def recv(self, source, tag=0):
+        """Receive what rank ``source`` sent with ``send`` (see MpiCommunicator)."""
+        raise ValueError('{}.recv: a communicator of one process has no other rank to receive '
+                         'from (source {})'.format(type(self).__name__, source))
+
+    def sendrecv(self, data, dest, source, tag=0):
+        """Send ``data`` to ``dest`` while receiving from ``source`` (see MpiCommunicator)."""
+        raise ValueError('{}.sendrecv: a communicator of one process has no other rank'.format(
+            type(self).__name__))
 
 
 class SingleCommunicator(CommunicatorBase):
@@ -374,3 +393,85 @@ class MpiCommunicator(CommunicatorBase):
             self._wait(self._comm.Irecv([view[start:start + _CHUNK], MPI.BYTE], source, 2),
                        operation)
         return bytes(data)
+
+    # -- point to point on arrays ------------------------------------------------------------
+    # A message is a pickled header (tuple or not, shapes, dtypes, GPU or not), then each
+    # array's bytes, all under MPI tag _P2P_TAG + tag: messages between two ranks on one tag
+    # never overtake each other, so a header always precedes its arrays.
+    def _p2p_check(self, operation, peer, argument, tag):
+        if isinstance(peer, bool) or not isinstance(peer, (int, numpy.integer)) or \
+                not 0 <= peer < self.size or peer == self.rank:
+            raise ValueError('{}: {} must be another rank in [0, {}) than this one ({}), got {!r}'
+                             .format(operation, argument, self.size, self.rank, peer))
+        if isinstance(tag, bool) or not isinstance(tag, (int, numpy.integer)) or \
+                not 0 <= tag < _P2P_TAGS:
+            raise ValueError('{}: tag must be an int in [0, {}), got {!r}'.format(
+                operation, _P2P_TAGS, tag))
+        return int(peer), _P2P_TAG + int(tag)
+
+    def _p2p_message(self, operation, data):
+        arrays = tuple(data) if isinstance(data, (tuple, list)) else (data,)
+        for x in arrays:
+            if not (isinstance(x, numpy.ndarray) or backend.is_gpu_array(x)):
+                raise TypeError('{}: data must be an array or a tuple of arrays, got {}'.format(
+                    operation, type(x).__name__))
+        header = (isinstance(data, (tuple, list)), [(x.shape, x.dtype.str) for x in arrays],
+                  any(backend.is_gpu_array(x) for x in arrays))
+        hosts = [numpy.ascontiguousarray(backend.to_cpu(x)) for x in arrays]
+        return pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL), hosts
+
+    def _p2p_buffers(self, header):
+        is_tuple, specs, on_gpu = pickle.loads(header)
+        return is_tuple, on_gpu, [numpy.empty(shape, numpy.dtype(dtype))
+                                  for shape, dtype in specs]
+
+    def _p2p_result(self, is_tuple, on_gpu, arrays):
+        if on_gpu:  # where the sender's arrays were: on this rank's current GPU
+            arrays = [backend.to_gpu(x) for x in arrays]
+        return tuple(arrays) if is_tuple else arrays[0]
+
+    def _p2p_exchange(self, operation, outgoing, dest, source, tag):
+        """Send ``outgoing`` (header, arrays) to ``dest`` and/or receive from ``source`` at once
+        (either may be None): started together, so two ranks exchanging never deadlock."""
+        requests = []
+        if outgoing is not None:
+            header, hosts = outgoing
+            length = numpy.array([len(header)], numpy.int64)
+            requests.append(self._comm.Isend(length, dest, tag))
+            requests.append(self._comm.Isend([header, self._MPI.BYTE], dest, tag))
+            requests += [self._comm.Isend(x, dest, tag) for x in hosts if x.size]
+        received = None
+        if source is not None:
+            length = numpy.zeros(1, numpy.int64)
+            self._wait(self._comm.Irecv(length, source, tag), operation)
+            header = bytearray(int(length[0]))
+            self._wait(self._comm.Irecv([header, self._MPI.BYTE], source, tag), operation)
+            received = self._p2p_buffers(bytes(header))
+            for x in received[2]:
+                if x.size:
+                    self._wait(self._comm.Irecv(x, source, tag), operation)
+        for request in requests:
+            self._wait(request, operation)
+        return None if received is None else self._p2p_result(*received)
+
+    def send(self, data, dest, tag=0):
+        """Send an array, or a tuple or list of arrays (any shapes and dtypes, NumPy or CuPy),
+        to rank ``dest``; rank ``dest`` gets it with ``recv(source=this rank, tag=tag)``.
+        Returns once the data is out of the arrays (they may be changed afterwards)."""
+        dest, mpi_tag = self._p2p_check('send', dest, 'dest', tag)
+        self._p2p_exchange('send', self._p2p_message('send', data), dest, None, mpi_tag)
+
+    def recv(self, source, tag=0):
+        """What rank ``source`` sent with ``send(..., dest=this rank, tag=tag)``: an array, or
+        a tuple when a tuple or list was sent; on this rank's current GPU when the sender's
+        arrays were on a GPU."""
+        source, mpi_tag = self._p2p_check('recv', source, 'source', tag)
+        return self._p2p_exchange('recv', None, None, source, mpi_tag)
+
+    def sendrecv(self, data, dest, source, tag=0):
+        """Send ``data`` to ``dest`` and return what ``source`` sends, both at once (a ring
+        or pairwise exchange that cannot deadlock)."""
+        dest, mpi_tag = self._p2p_check('sendrecv', dest, 'dest', tag)
+        source, _ = self._p2p_check('sendrecv', source, 'source', tag)
+        return self._p2p_exchange('sendrecv', self._p2p_message('sendrecv', data), dest, source,
+                                  mpi_tag)
