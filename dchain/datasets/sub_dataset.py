@@ -119,3 +119,37 @@ def split_dataset_random(dataset, first_size, seed=None):
     else:
         order = numpy.random.RandomState(seed).permutation(size)
     return split_dataset(dataset, first_size, order)
+
+
+def split_dataset_n(dataset, n, order=None):
+    """Split ``dataset`` into ``n`` parts of ``len(dataset) // n`` examples each (as seen
+    through ``order``, when given); the last ``len(dataset) % n`` examples are left out, as in
+    Chainer.
+
+    Returns:
+        A list of ``n`` SubDatasets.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, numpy.integer)) or n <= 0:
+        raise ValueError('split_dataset_n: n must be a positive int, got {!r}'.format(n))
+    size = len(dataset) // n
+    return [SubDataset(dataset, size * i, size * (i + 1), order) for i in range(n)]
+
+
+def split_dataset_n_random(dataset, n, seed=None):
+    """Split ``dataset`` at random into ``n`` parts of ``len(dataset) // n`` examples each
+    (without copying; the remainder is left out).
+
+    Args:
+        dataset: the dataset to split.
+        n (int): the number of parts.
+        seed (int): as in ``split_dataset_random``: an int seed gives Chainer's split for
+            that seed; None draws from dchain's global generator.
+    Returns:
+        A list of ``n`` SubDatasets.
+    """
+    size = len(dataset)
+    if seed is None:
+        order = random.get_generator().permutation(size)
+    else:
+        order = numpy.random.RandomState(seed).permutation(size)
+    return split_dataset_n(dataset, n, order)
