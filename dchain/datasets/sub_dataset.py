@@ -2,7 +2,7 @@
 import numpy
 
 from dchain import random
-from dchain.dataset.dataset_mixin import DatasetMixin, take_examples
+from dchain.dataset.dataset_mixin import DatasetMixin, batch_reader, take_examples
 
 
 def _is_int(value):
@@ -63,9 +63,17 @@ class SubDataset(DatasetMixin):
         else:
             return self.get_example(index)
         if positions.size == 0:
-            return []
+            if batch_reader(self._dataset) is None:
+                return []
+            positions = positions.astype(numpy.intp)  # the base gives zero-length arrays
         # one gather from the base dataset instead of one lookup per example
         return take_examples(self._dataset, self._base_positions(positions))
+
+    def take(self, indices):
+        """The examples at ``indices`` (an int array), read from the base dataset at once
+        (with its ``take`` when it has one)."""
+        indices = numpy.asarray(indices)
+        return self[indices if indices.size else indices.astype(numpy.intp)]
 
     def get_example(self, i):
         """The ``i``-th example (negative ``i`` counts from the end)."""

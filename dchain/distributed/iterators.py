@@ -10,7 +10,7 @@ The position saved by ``serialize`` is global, so a run resumes on any number of
 import numpy
 
 from dchain.dataset.convert import GatheredBatch, concat_examples
-from dchain.datasets.tuple_dataset import DictDataset, TupleDataset
+from dchain.dataset.dataset_mixin import batch_reader, take_examples
 
 
 def shard_bounds(count, size, rank):
@@ -92,10 +92,13 @@ class ShardedIterator:
 
     def _take(self, local, global_indices):
         dataset = self.dataset
-        if isinstance(dataset, (TupleDataset, DictDataset)):
-            return dataset[local]  # a GatheredBatch: no per-example stacking later
-        if len(local):
-            return [dataset[int(i)] for i in local]
+        if len(local) or batch_reader(dataset) is not None:
+            # one batched read of this rank's share where the dataset can (take(): HDF5Dataset,
+            # NpyDataset, TupleDataset, SubDataset...): then a GatheredBatch, which the
+            # converter uses as it is, and zero-length arrays for an empty share
+            batch = take_examples(dataset, local)
+            if len(batch) or isinstance(batch, GatheredBatch):
+                return batch
         # An empty share: zero-length arrays shaped like the global batch's examples, so the
         # converter and the model see a batch of 0 samples rather than nothing.
         arrays = concat_examples([dataset[int(global_indices[0])]])
