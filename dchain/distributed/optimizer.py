@@ -8,6 +8,7 @@ step, so ranks with uneven (or empty) batches still compute the gradient of the 
 import numpy
 
 from dchain import backend
+from dchain.serializers.base import Deserializer
 
 # Hyperparameters that extensions (ExponentialShift, LinearShift, observe_lr) read and set on
 # "the optimizer"; the wrapper passes them through explicitly.
@@ -116,9 +117,12 @@ class MultiNodeOptimizer:
         self.actual_optimizer.remove_hook(name)
 
     def serialize(self, serializer):
-        """Save or load the actual optimizer's state (the file layout is the same)."""
+        """Save or load the actual optimizer's state (the file layout is the same). After a
+        load the next update checks the model and broadcasts rank 0's parameters again;
+        saving (rank 0 writing a snapshot) changes nothing, so the ranks stay in step."""
         self.actual_optimizer.serialize(serializer)
-        self._synchronized = False
+        if isinstance(serializer, Deserializer):
+            self._synchronized = False
 
     # -- the update --------------------------------------------------------------------------
     def update(self, lossfun=None, *args, **kwds):

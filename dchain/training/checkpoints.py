@@ -7,8 +7,8 @@ optimizer (``optimizer.communicator``), so it needs no MPI itself.
 - ``autoload``: every snapshot extension with ``autoload`` is resolved collectively: the
   lowest rank holding it picks the newest snapshot that loads, every rank loads that file.
 - ``StopOnSignal``: SIGTERM, SIGUSR1 (Slurm's ``--signal=USR1@60``) and SIGINT set a flag; at
-  the next step boundary every rank learns whether any rank got one (``agree_to_stop``), rank
-  0 writes a snapshot, and every rank leaves ``Trainer.run`` with ``TrainingStopped``, whose
+  the next step boundary every rank learns whether any rank got one (``agree_to_stop``), the
+  rank that writes snapshots (rank 0, or the lowest rank holding the extension) writes one, and every rank leaves ``Trainer.run`` with ``TrainingStopped``, whose
   exit status is ``STOPPED_STATUS`` (75). A second SIGTERM or SIGINT, or no step boundary
   within ``$DCHAIN_STOP_GRACE`` seconds (default 30), ends the process at once.
 """
@@ -29,9 +29,8 @@ class TrainingStopped(SystemExit):
     """Raised by ``Trainer.run`` on every rank after a stop on a signal was agreed and the
     snapshot written. Uncaught, it ends the process with ``STOPPED_STATUS``.
 
-    Attributes: ``signal_name`` (e.g. 'SIGTERM', the first one any rank got, as seen by this
-    rank; None when another rank got it), ``iteration``, ``snapshots`` (paths written, on
-    rank 0).
+    Attributes: ``signal_name`` (e.g. 'SIGTERM', the first one this rank got; None when
+    another rank got it), ``iteration``, ``snapshots`` (the paths written, by any rank).
     """
 
     def __init__(self, signal_name, iteration, snapshots):
@@ -75,24 +74,29 @@ def _loaders(extensions):
 
 
 def prepare(trainer, extensions):
-    """Before the first update: autoload the snapshot extensions, every rank the same file,
-    and tell whether any rank can write a checkpoint. Collective when there is more than one
-    rank (every rank calls it, with or without extensions). Returns (names of the extensions
-    it autoloaded, whether any rank can checkpoint)."""
+    """Before the first update: choose which rank writes each snapshot extension (the lowest
+    rank holding it), autoload the snapshot extensions, every rank the same file, and tell
+    whether any rank can write a checkpoint. Collective when there is more than one rank
+    (every rank calls it, with or without extensions). Returns (names of the extensions it
+    autoloaded, whether any rank can checkpoint)."""
     comm = communicator_of(trainer)
     loaders = _loaders(extensions)
-    can_checkpoint = any(hasattr(entry.extension, 'checkpoint') for _, entry in extensions)
+    writers = {name: entry.extension for name, entry in extensions
+               if hasattr(entry.extension, 'checkpoint')}
     if comm is None:
         for _, extension in loaders:
             extension.load_newest(trainer)
-        return {name for name, _ in loaders}, can_checkpoint
+        return {name for name, _ in loaders}, bool(writers)
     mine = {name: extension.autoload_spec() for name, extension in loaders}
-    everyone = comm.allgather_obj((mine, can_checkpoint))
+    everyone = comm.allgather_obj((mine, sorted(writers)))
+    for name, extension in writers.items():
+        extension.writer_rank = min(rank for rank, (_, names) in enumerate(everyone)
+                                    if name in names)
     ours = dict(loaders)
     for name in sorted(set().union(*(specs for specs, _ in everyone))):
         picker = min(rank for rank, (specs, _) in enumerate(everyone) if name in specs)
         _autoload_one(trainer, comm, name, ours.get(name), everyone[picker][0][name], picker)
-    return set(ours), any(flag for _, flag in everyone)
+    return set(ours), any(names for _, names in everyone)
 
 
 def _autoload_one(trainer, comm, name, extension, spec, picker):
@@ -203,8 +207,8 @@ def _grace_from_env():
 
 
 def stop(trainer, extensions, stopper, comm):
-    """The agreed stop: rank 0 writes its checkpoints, every rank waits for it, then raises
-    TrainingStopped."""
+    """The agreed stop: the writing rank writes its checkpoints, every rank waits for it, then
+    raises TrainingStopped."""
     stopper.cancel_grace()
     written = []
     for _, entry in extensions:
@@ -214,13 +218,15 @@ def stop(trainer, extensions, stopper, comm):
             if path is not None:
                 written.append(path)
     iteration = trainer.updater.iteration
+    if comm is not None:
+        # everyone waits for the writers (who answer the timeout's queries meanwhile), and
+        # nobody leaves, letting a launcher end the job, before the files are whole
+        written = [path for paths in comm.allgather_obj(written) for path in paths]
     if comm is None or comm.rank == 0:
         cause = stopper.requested or 'a signal to another rank'
-        where = ', '.join(written) if written else 'no snapshot (no snapshot extension here)'
+        where = ', '.join(written) if written else 'no snapshot (no snapshot extension)'
         stopper._say('stopped at iteration {} on {}; wrote {}; exiting with status {} (run '
                      'again with autoload / --resume auto to go on)'.format(
                          iteration, cause, where, STOPPED_STATUS))
     sys.stdout.flush()
-    if comm is not None:
-        comm.barrier()  # nobody leaves (and lets a launcher end the job) before the write
     raise TrainingStopped(stopper.requested, iteration, written)

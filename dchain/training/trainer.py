@@ -14,6 +14,7 @@ from dchain.training.triggers import get_trigger
 
 _STOP_TRIGGER = object()
 _STOP_CHECK = object()
+_AUTOLOAD = object()
 
 
 class _ExtensionEntry:
@@ -152,7 +153,7 @@ class Trainer:
         self._start_at = time.time()
         comm = checkpoints.communicator_of(self)
         stopper = None
-        step = 'autoload of the snapshot extensions (initialize)'
+        step = _AUTOLOAD
         try:
             # snapshots are autoloaded first (every rank the same one), so the other
             # extensions initialize from the state they resume
@@ -197,6 +198,8 @@ class Trainer:
                 step = 'updater at iteration {}'.format(self.updater.iteration + 1)
             elif step is _STOP_TRIGGER:
                 step = 'stop trigger'
+            elif step is _AUTOLOAD:
+                step = 'autoload of the snapshots'
             elif step is _STOP_CHECK:
                 step = 'stop on a signal at iteration {}'.format(self.updater.iteration)
             else:

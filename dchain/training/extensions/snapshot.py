@@ -46,8 +46,8 @@ def snapshot(savefun=None, filename='snapshot_iter_{.updater.iteration}', *, tar
     then the latest modification time. Temporary files left in ``out`` by a write that was
     killed are removed by the next write or autoload.
 
-    Data-parallel training (a multi-node optimizer over more than one rank): rank 0 alone
-    writes, whichever ranks hold the extension; with ``autoload`` the lowest rank holding it
+    Data-parallel training (a multi-node optimizer over more than one rank): one rank
+    writes, rank 0 or else the lowest rank holding the extension; with ``autoload`` the lowest rank holding it
     picks the newest snapshot that loads and every rank loads that same file, so all ranks
     continue from the same iteration (the output folder must be visible to every rank).
     While rank 0 writes, the other ranks wait for it beyond the collective timeout.
@@ -153,7 +153,7 @@ class _Snapshot(extension.Extension):
         """Write a snapshot now (the trainer calls this when it stops on a signal), unless one
         of this very state was just written; returns its path on the writing rank, else
         None."""
-        if not _writes(trainer):
+        if not self._writes(trainer):
             return None
         path = os.path.join(trainer.out, self.filename.format(trainer))
         if self._last_written != (path, trainer.updater.iteration) \
@@ -161,8 +161,14 @@ class _Snapshot(extension.Extension):
             self._make_snapshot(trainer)
         return path
 
+    def _writes(self, trainer):
+        """Whether this rank writes: every rank when training is not data-parallel, else
+        ``writer_rank`` (set by the trainer: the lowest rank holding the extension; 0)."""
+        comm = checkpoints.communicator_of(trainer)
+        return comm is None or comm.rank == getattr(self, 'writer_rank', 0)
+
     def _make_snapshot(self, trainer):
-        if not _writes(trainer):
+        if not self._writes(trainer):
             return
         target = trainer if self._target is None else self._target
         filename = self.filename.format(trainer)
@@ -195,12 +201,6 @@ def _picklable(loadfun):
         return True
     except Exception:
         return False
-
-
-def _writes(trainer):
-    """Rank 0 writes; every rank writes when training is not data-parallel."""
-    comm = checkpoints.communicator_of(trainer)
-    return comm is None or comm.rank == 0
 
 
 def load_snapshot(path, target, loadfun=None):
