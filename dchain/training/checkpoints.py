@@ -7,7 +7,8 @@ optimizer (``optimizer.communicator``), so it needs no MPI itself.
 - ``autoload``: every snapshot extension with ``autoload`` is resolved collectively: the
   lowest rank holding it picks the newest snapshot that loads, every rank loads that file.
 - ``StopOnSignal``: SIGTERM, SIGUSR1 (Slurm's ``--signal=USR1@60``) and SIGINT set a flag; at
-  the next step boundary every rank learns whether any rank got one (``agree_to_stop``), the
+  the next step boundary every rank learns whether any rank got one (``agree_to_stop``: the
+  'stop' flag of the multi-node optimizer's per-update StepFlags exchange), the
   rank that writes snapshots (rank 0, or the lowest rank holding the extension) writes one, and every rank leaves ``Trainer.run`` with ``TrainingStopped``, whose
   exit status is ``STOPPED_STATUS`` (75). A second SIGTERM or SIGINT, or no step boundary
   within ``$DCHAIN_STOP_GRACE`` seconds (default 30), ends the process at once.
@@ -58,11 +59,26 @@ def busy(trainer, what):
     return contextlib.nullcontext() if busy_context is None else busy_context(what)
 
 
-def agree_to_stop(comm, requested):
-    """True on every rank when any rank asks to stop; called by every rank at every step
-    boundary (one tiny allreduce when there is more than one rank)."""
+def step_flags(trainer):
+    """The ``StepFlags`` of the trainer's 'main' multi-node optimizer (exchanged by every rank
+    in every update), or None."""
+    try:
+        optimizer = trainer.updater.get_optimizer('main')
+    except Exception:
+        return None
+    return getattr(optimizer, 'step_flags', None)
+
+
+def agree_to_stop(trainer, comm, requested):
+    """True on every rank when any rank asked to stop; called by every rank at every step
+    boundary. With more than one rank the answer is the 'stop' flag of the update's own
+    StepFlags exchange (``StopOnSignal`` sets it), so it costs no collective; without
+    StepFlags, one tiny allreduce."""
     if comm is None:
         return bool(requested)
+    flags = step_flags(trainer)
+    if flags is not None:
+        return flags.any('stop')
     flag = numpy.array([1 if requested else 0], numpy.int32)
     return bool(comm.allreduce(flag, 'max')[0])
 
@@ -134,8 +150,9 @@ class StopOnSignal:
     loop ends. ``requested`` is the name of the first signal received, else None.
     """
 
-    def __init__(self, rank=None, grace=None):
+    def __init__(self, rank=None, grace=None, flags=None):
         self.rank = rank
+        self.flags = flags
         self.grace = _grace_from_env() if grace is None else float(grace)
         self.requested = None
         self._previous = {}
@@ -169,6 +186,8 @@ class StopOnSignal:
         name = signal.Signals(number).name
         if self.requested is None:
             self.requested = name
+            if self.flags is not None:
+                self.flags.set('stop')  # goes to every rank with the next update's exchange
             self._say('{} received: stopping with a snapshot at the next step boundary (a '
                       'second SIGTERM or Ctrl-C, or none within {:g} s, ends at once)'.format(
                           name, self.grace))

@@ -171,7 +171,9 @@ class Trainer:
                         step = name
                         entry.extension(self)
             if can_checkpoint:
-                stopper = checkpoints.StopOnSignal(None if comm is None else comm.rank)
+                stopper = checkpoints.StopOnSignal(
+                    None if comm is None else comm.rank,
+                    flags=None if comm is None else checkpoints.step_flags(self))
                 stopper.install()
             update = self.updater.update
             stop_trigger = self.stop_trigger
@@ -191,7 +193,7 @@ class Trainer:
                 if stopper is not None:
                     # every rank, every step: a signal to any rank stops all at this boundary
                     step = _STOP_CHECK
-                    if checkpoints.agree_to_stop(comm, stopper.requested):
+                    if checkpoints.agree_to_stop(self, comm, stopper.requested):
                         checkpoints.stop(self, extensions, stopper, comm)
         except Exception as error:
             if step is None:

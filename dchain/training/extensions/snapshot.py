@@ -1,5 +1,6 @@
 """snapshot / snapshot_object: periodic, atomic, resumable checkpoints."""
 import contextlib
+import numbers
 import os
 import pickle
 import warnings
@@ -60,7 +61,8 @@ def snapshot(savefun=None, filename='snapshot_iter_{.updater.iteration}', *, tar
     if not isinstance(filename, str):
         raise TypeError('snapshot: filename must be a str (a format string), got {}'.format(
             type(filename).__name__))
-    if isinstance(n_retains, bool) or not isinstance(n_retains, int) or n_retains == 0 \
+    if isinstance(n_retains, bool) or not isinstance(n_retains, numbers.Integral) \
+            or n_retains == 0 \
             or n_retains < -1:
         raise ValueError('snapshot: n_retains must be a positive int or -1 (keep all), got '
                          '{!r}'.format(n_retains))
