@@ -4,8 +4,11 @@ Collectives are started non-blocking and waited on here. A wait that outlasts th
 the other ranks, over a separate duplicated communicator, which collective each of them is
 waiting in (ranks inside a wait answer within ~0.1 s; a rank that is computing, hung or gone
 does not), prints one message naming the operation and the ranks that did not arrive, and
-calls MPI_Abort so the launcher ends every process.
+calls MPI_Abort so the launcher ends every process. A rank inside ``Watchdog.busy`` (rank 0
+writing a snapshot) answers that it is busy, and the ranks waiting for it wait on, beyond the
+timeout, instead of aborting.
 """
+import contextlib
 import os
 import sys
 import threading
@@ -19,6 +22,7 @@ _SPIN_SECONDS = 0.05       # pure polling first: MPI progresses collectives only
 _ANSWER_EVERY = 0.1        # how often a waiting rank answers queries about its state
 _GRACE_SECONDS = 2.0       # how long a stuck rank waits for answers before aborting
 _ABORT_GRACE_SECONDS = 1.0  # how long the message has to reach the launcher before MPI_Abort
+_BUSY = 'busy: '            # how a busy rank's answer starts
 
 _installed = False
 
@@ -52,6 +56,26 @@ class Watchdog:
         self.size = mpi_comm.Get_size()
         self.timeout = timeout
         self.calls = {}            # operation name -> how many times it was started
+        self._answer_lock = threading.Lock()
+        self._told_busy = set()
+
+    @contextlib.contextmanager
+    def busy(self, what):
+        """A context in which a thread answers other ranks' queries with 'busy: ``what``', so
+        ranks waiting for this one in a collective wait beyond the timeout. For work outside
+        MPI (writing a file) that may take longer than the timeout."""
+        done = threading.Event()
+
+        def answer():
+            while not done.wait(_ANSWER_EVERY):
+                self._answer(_BUSY + what, 0)
+        thread = threading.Thread(target=answer, name='dchain-busy', daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def begin(self, operation):
         """Count a new call of ``operation``; returns its number (for messages)."""
@@ -86,28 +110,33 @@ class Watchdog:
                 self._answer(operation, call)
                 next_answer = now + _ANSWER_EVERY
             if now > deadline:
-                self._abort_stuck(operation, call)
+                self._abort_stuck(operation, call)  # returns only while a rank is busy
+                deadline = time.monotonic() + self.timeout
 
     def _answer(self, operation, call):
         """Tell any rank that asked which collective this rank is waiting in."""
         MPI = self.MPI
         status = MPI.Status()
-        while self.watch.Iprobe(MPI.ANY_SOURCE, _QUERY_TAG, status):
-            source = status.Get_source()
-            query = bytearray(status.Get_count(MPI.BYTE))
-            self.watch.Recv([query, MPI.BYTE], source, _QUERY_TAG)
-            reply = _encode(operation, call or self.calls.get(operation, 0))
-            self.watch.Send([reply, MPI.BYTE], source, _REPLY_TAG)
+        with self._answer_lock:
+            while self.watch.Iprobe(MPI.ANY_SOURCE, _QUERY_TAG, status):
+                source = status.Get_source()
+                query = bytearray(status.Get_count(MPI.BYTE))
+                self.watch.Recv([query, MPI.BYTE], source, _QUERY_TAG)
+                reply = _encode(operation, call or self.calls.get(operation, 0))
+                self.watch.Send([reply, MPI.BYTE], source, _REPLY_TAG)
 
     def _abort_stuck(self, operation, call):
         MPI = self.MPI
         call = call or self.calls.get(operation, 0)
         mine = _encode(operation, call)
         others = [r for r in range(self.size) if r != self.rank]
+        status = MPI.Status()
+        while self.watch.Iprobe(MPI.ANY_SOURCE, _REPLY_TAG, status):  # late answers of before
+            self.watch.Recv([bytearray(status.Get_count(MPI.BYTE)), MPI.BYTE],
+                            status.Get_source(), _REPLY_TAG)
         sends = [self.watch.Isend([mine, MPI.BYTE], r, _QUERY_TAG) for r in others]
         replies = {}
         until = time.monotonic() + _GRACE_SECONDS
-        status = MPI.Status()
         while time.monotonic() < until and len(replies) < len(others):
             self._answer(operation, call)
             if self.watch.Iprobe(MPI.ANY_SOURCE, _REPLY_TAG, status):
@@ -118,6 +147,18 @@ class Watchdog:
             else:
                 time.sleep(0.01)
         del sends
+        busy = {r: state[0][len(_BUSY):] for r, state in replies.items()
+                if state[0].startswith(_BUSY)}
+        if busy:
+            fresh = sorted(set(busy) - self._told_busy)
+            if fresh:
+                sys.stderr.write(''.join(
+                    '[rank {}] dchain: {} (call #{}) waits for rank {}, which is {}; waiting '
+                    'for it beyond the {:g} s timeout\n'.format(
+                        self.rank, operation, call, r, busy[r], self.timeout) for r in fresh))
+                sys.stderr.flush()
+                self._told_busy.update(fresh)
+            return
         arrived = [self.rank] + sorted(r for r, state in replies.items()
                                        if state == (operation, call))
         elsewhere = {r: state for r, state in replies.items() if state != (operation, call)}
