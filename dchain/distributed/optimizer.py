@@ -8,6 +8,7 @@ step, so ranks with uneven (or empty) batches still compute the gradient of the 
 import numpy
 
 from dchain import backend
+from dchain.serializers.base import Deserializer
 
 # Hyperparameters that extensions (ExponentialShift, LinearShift, observe_lr) read and set on
 # "the optimizer"; the wrapper passes them through explicitly.
@@ -118,7 +119,10 @@ class MultiNodeOptimizer:
     def serialize(self, serializer):
         """Save or load the actual optimizer's state (the file layout is the same)."""
         self.actual_optimizer.serialize(serializer)
-        self._synchronized = False
+        if isinstance(serializer, Deserializer):
+            # only loading can make the ranks differ; saving is often done by rank 0 alone,
+            # and must not send it into a collective the others do not run
+            self._synchronized = False
 
     # -- the update --------------------------------------------------------------------------
     def update(self, lossfun=None, *args, **kwds):
