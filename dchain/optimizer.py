@@ -18,7 +18,7 @@ import numbers
 
 import numpy
 
-from dchain import backend
+from dchain import _timeline, backend
 from dchain.link import Link
 from dchain.serializers.base import Deserializer
 from dchain.variable import Parameter
@@ -428,7 +428,10 @@ class GradientMethod(Optimizer):
         """
         self._require_setup('update')
         if lossfun is not None:
+            mark = _timeline.mark()
             loss = lossfun(*args, **kwds)
+            _timeline.span('forward', mark)
+            mark = _timeline.mark()
             self.target.cleargrads()
             loss_scale = self._loss_scale
             loss.backward(loss_scale=loss_scale)
@@ -438,6 +441,8 @@ class GradientMethod(Optimizer):
                     grad = param.grad
                     if grad is not None:
                         grad /= loss_scale
+            _timeline.span('backward', mark)
+        mark = _timeline.mark()
         self.call_hooks('pre')
         self.t += 1
         if not (self.use_fused and self._update_fused()):
@@ -446,6 +451,7 @@ class GradientMethod(Optimizer):
                 if rule is not None:
                     rule.update(param)
         self.call_hooks('post')
+        _timeline.span('update', mark)
 
     def fused_parameters(self):
         """The FlatParameters packing the enabled parameters, or None when they cannot be fused.

@@ -7,7 +7,7 @@ step, so ranks with uneven (or empty) batches still compute the gradient of the 
 """
 import numpy
 
-from dchain import backend
+from dchain import _timeline, backend
 from dchain.serializers.base import Deserializer
 
 # Hyperparameters that extensions (ExponentialShift, LinearShift, observe_lr) read and set on
@@ -148,11 +148,17 @@ class MultiNodeOptimizer:
         if lossfun is not None:
             target.cleargrads()
             if count:
+                mark = _timeline.mark()
                 loss = lossfun(*args, **kwds)
+                _timeline.span('forward', mark)
+                mark = _timeline.mark()
                 loss.backward()
                 del loss
+                _timeline.span('backward', mark)
         if comm.size > 1:
+            mark = _timeline.mark()
             self._mean_grads(target, count)
+            _timeline.span('exchange', mark)
         self.actual_optimizer.update()
 
     def _synchronize(self, target):
