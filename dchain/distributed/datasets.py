@@ -112,3 +112,24 @@ def scatter_dataset(dataset, comm, root=0, shuffle=False, seed=None, max_buf_len
                                 'scatter_dataset')
         return mine
     return pickle.loads(comm.recv_bytes(root, 'scatter_dataset'))
+
+
+def create_empty_dataset(dataset):
+    """A dataset of ``len(dataset)`` empty examples (ChainerMN's).
+
+    For the ranks of a model-parallel program that take their inputs from other ranks
+    (``MultiNodeChainList``): iterating over it keeps their iterator, epochs and evaluator
+    in step with the rank that reads the real data, and each batch converts to no arguments.
+
+    Args:
+        dataset: any dataset (only its length is used).
+
+    Returns:
+        list: ``len(dataset)`` empty tuples.
+    """
+    try:
+        length = len(dataset)
+    except TypeError:
+        raise TypeError('create_empty_dataset: dataset must have a length, got {}'.format(
+            type(dataset).__name__)) from None
+    return [()] * length
