@@ -2,22 +2,16 @@
 
 A rank's reporter sees only its own shard of each global batch (``main/loss`` on rank 0 is the
 loss of rank 0's samples). ``ObservationAggregator`` replaces such a value by the mean over
-all ranks, and ``MultiNodeEarlyStoppingTrigger`` makes the early-stopping decision from that
-mean, so every rank stops at the same iteration.
+all ranks, and ``MultiNodeEarlyStoppingTrigger`` makes Chainer's early-stopping decision from
+that mean, so every rank stops at the same iteration.
 
 Both communicate when their ``comm_trigger`` / ``check_trigger`` fires: an interval of
 iterations or epochs, which fires at the same iteration on every rank. They must be given to
 the trainer on every rank (not only on rank 0), as every rank takes part in the exchange.
 """
-import math
-import operator
-import warnings
-
-import numpy
-
 from dchain import backend
 from dchain.training import extension
-from dchain.training.triggers import get_trigger
+from dchain.training.triggers import EarlyStoppingTrigger, get_trigger
 from dchain.variable import Variable
 
 
@@ -117,12 +111,12 @@ class ObservationAggregator(extension.Extension):
 class MultiNodeEarlyStoppingTrigger:
     """Stop training when a monitored value, averaged over all ranks, stops improving.
 
-    Chainer's ``EarlyStoppingTrigger`` on the mean over ranks: at each check the mean of
-    ``monitor`` since the previous check is computed over every rank's observations (by an
-    ``ObservationAggregator`` under ``monitor + suffix``) and compared with the best so far;
-    after ``patience`` checks in a row without improvement the trigger fires, at the same
-    iteration on every rank. It also fires when ``max_trigger`` does. Use it as the
-    trainer's stop trigger on every rank::
+    Chainer's ``EarlyStoppingTrigger`` on the mean over ranks: at each check the values of
+    ``monitor`` observed since the previous check on every rank are averaged (by an
+    ``ObservationAggregator`` writing ``monitor + suffix``), and ``EarlyStoppingTrigger``
+    compares that mean with the best so far; after ``patience`` checks in a row without
+    improvement it fires, at the same iteration on every rank. It also fires when
+    ``max_trigger`` does. Use it as the trainer's stop trigger on every rank::
 
         stop = distributed.MultiNodeEarlyStoppingTrigger(comm, monitor='validation/main/loss',
                                                          max_trigger=(100, 'epoch'))
@@ -132,93 +126,77 @@ class MultiNodeEarlyStoppingTrigger:
         comm: a dchain.distributed communicator.
         check_trigger: when to compare, ``(period, unit)`` (``(1, 'epoch')``).
         monitor (str): the observation to watch.
-        patience (int): checks without improvement before stopping (3). ``patients`` is
-            accepted as an alias, as in Chainer.
+        patience (int): checks without improvement before stopping (3); ``patients`` is
+            accepted as Chainer's older name.
         mode (str): ``'min'``, ``'max'``, or ``'auto'``: max when ``monitor`` contains
             'accuracy', else min.
         verbose (bool): print when the trigger fires because of early stopping.
         max_trigger: stop unconditionally at this point, ``(100, 'epoch')``.
         suffix (str): the suffix of the aggregated observation's key.
 
-    Attributes: ``best`` (the best mean so far), ``count`` (checks since it improved).
+    Attributes: ``actual_trigger`` (the EarlyStoppingTrigger, with ``best`` and ``count``),
+    ``aggregator`` (the ObservationAggregator).
     """
 
     def __init__(self, comm, *, check_trigger=(1, 'epoch'), monitor='main/loss', patience=None,
                  mode='auto', verbose=False, max_trigger=(100, 'epoch'), suffix='_aggregated',
                  **kwargs):
-        patients = kwargs.pop('patients', None)
-        if kwargs:
-            raise TypeError('MultiNodeEarlyStoppingTrigger: unexpected arguments {}'.format(
-                ', '.join(sorted(kwargs))))
-        if patience is not None and patients is not None:
-            raise TypeError('MultiNodeEarlyStoppingTrigger: give patience or its alias '
-                            'patients, not both')
-        patience = 3 if patience is None and patients is None else \
-            (patience if patience is not None else patients)
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError('MultiNodeEarlyStoppingTrigger: patience must be a positive int, '
-                             'got {!r}'.format(patience))
-        if mode not in ('min', 'max', 'auto'):
-            raise ValueError("MultiNodeEarlyStoppingTrigger: mode must be 'min', 'max' or "
-                             "'auto', got {!r}".format(mode))
         if not isinstance(monitor, str):
             raise TypeError('MultiNodeEarlyStoppingTrigger: monitor must be a str, got {}'
                             .format(type(monitor).__name__))
-        if mode == 'auto':
-            mode = 'max' if 'accuracy' in monitor else 'min'
+        unknown = sorted(set(kwargs) - {'patients'})
+        if unknown:
+            raise TypeError('MultiNodeEarlyStoppingTrigger: unexpected arguments {}'.format(
+                ', '.join(unknown)))
         self.comm = comm
         self.monitor = monitor
         self.aggregated_key = monitor + suffix
-        self.patience = patience
-        self.verbose = verbose
-        self.mode = mode
-        self._compare = operator.gt if mode == 'max' else operator.lt
-        self.best = -math.inf if mode == 'max' else math.inf
-        self.count = 0
-        self._max_trigger = get_trigger(max_trigger)
-        self._interval_trigger = get_trigger(check_trigger)
-        # the aggregator keeps every value since the last check and hands back their mean
+        self.actual_trigger = EarlyStoppingTrigger(
+            check_trigger=check_trigger, monitor=self.aggregated_key, patience=patience,
+            mode=_mode(mode, monitor), verbose=verbose, max_trigger=max_trigger, **kwargs)
         self.aggregator = ObservationAggregator(comm, monitor, self.aggregated_key,
                                                 comm_trigger=check_trigger)
+
+    @property
+    def best(self):
+        """The best mean over ranks so far."""
+        return self.actual_trigger.best
+
+    @property
+    def count(self):
+        """Checks since the best one."""
+        return self.actual_trigger.count
+
+    @property
+    def patience(self):
+        """Checks without improvement that stop the training."""
+        return self.actual_trigger.patience
+
+    @property
+    def mode(self):
+        """'min' or 'max'."""
+        return self.actual_trigger.mode
 
     def __call__(self, trainer):
         """True when training should stop (the same answer on every rank)."""
         self.aggregator(trainer)
-        if self._max_trigger(trainer):
-            return True
-        if not self._interval_trigger(trainer):
-            return False
-        value = trainer.observation.get(self.aggregated_key)
-        if value is None:
-            # no rank observed it: every rank sees the same, so every rank goes on
-            warnings.warn('MultiNodeEarlyStoppingTrigger: {!r} was not observed on any rank '
-                          'since the last check'.format(self.monitor))
-            return False
-        value = float(numpy.asarray(value))
-        if self._compare(value, self.best):
-            self.best = value
-            self.count = 0
-        else:
-            self.count += 1
-        if self._stop_condition():
-            if self.verbose:
-                print('Epoch {}: early stopping'.format(trainer.updater.epoch), flush=True)
-            return True
-        return False
+        return self.actual_trigger(trainer)
 
     def _stop_condition(self):
-        return self.count >= self.patience
+        return self.actual_trigger._stop_condition()
 
     def get_training_length(self):
         """The ``(period, unit)`` of ``max_trigger``: the longest the run can last."""
-        return self._max_trigger.get_training_length()
+        return self.actual_trigger.get_training_length()
 
     def serialize(self, serializer):
-        """Save or load the best value, the count and the triggers' positions."""
-        for name, trigger in (('max_trigger', self._max_trigger),
-                              ('interval_trigger', self._interval_trigger)):
-            if hasattr(trigger, 'serialize'):
-                trigger.serialize(serializer[name])
+        """Save or load the early-stopping state and the aggregator's trigger."""
+        self.actual_trigger.serialize(serializer)
         self.aggregator.serialize(serializer['aggregator'])
-        self.best = float(serializer('best', self.best))
-        self.count = int(serializer('count', self.count))
+
+
+def _mode(mode, monitor):
+    # 'auto' decided from the monitored key, not from the aggregated one (same words)
+    if mode == 'auto' and isinstance(monitor, str):
+        return 'max' if 'accuracy' in monitor else 'min'
+    return mode

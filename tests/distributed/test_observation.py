@@ -124,7 +124,7 @@ def test_early_stopping_mode_and_arguments():
     assert distributed.MultiNodeEarlyStoppingTrigger(
         comm, monitor='validation/main/accuracy').mode == 'max'
     assert distributed.MultiNodeEarlyStoppingTrigger(comm, patients=5).patience == 5
-    with pytest.raises(ValueError, match="mode must be 'min', 'max' or 'auto'"):
+    with pytest.raises(ValueError, match="mode must be one of"):
         distributed.MultiNodeEarlyStoppingTrigger(comm, mode='lowest')
     with pytest.raises(ValueError, match='patience must be a positive int'):
         distributed.MultiNodeEarlyStoppingTrigger(comm, patience=0)
