@@ -20,6 +20,7 @@ rule too: a collective goes where every rank runs, never under ``if comm.rank ==
 """
 import os
 
+from dchain.distributed.agreement import CollectiveMismatchError  # noqa: F401
 from dchain.distributed.communicator import (CommunicatorBase, MpiCommunicator,  # noqa: F401
                                              SingleCommunicator)
 from dchain.distributed.datasets import scatter_dataset  # noqa: F401

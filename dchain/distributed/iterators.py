@@ -20,6 +20,17 @@ def shard_bounds(count, size, rank):
     return start, start + base + (1 if rank < extra else 0)
 
 
+def check_same_sharding(operation, iterator):
+    """Raise ValueError on every rank unless every rank's ShardedIterator has the same
+    dataset length, global batch size, seed and shuffle flag (a collective; a stand-in
+    communicator without ``check_same`` is not checked)."""
+    check_same = getattr(iterator.comm, 'check_same', None)
+    if check_same is not None:
+        check_same(operation, **{'dataset length': len(iterator.dataset),
+                                 'global batch size': iterator.batch_size,
+                                 'seed': iterator.seed, 'shuffle': bool(iterator.shuffle)})
+
+
 class ShardedIterator:
     """Iterate the rank's share of global mini-batches (Chainer's Iterator protocol).
 
@@ -30,6 +41,9 @@ class ShardedIterator:
         shuffle (bool): draw a new permutation each epoch from ``(seed, epoch)``.
         seed (int): the shuffling seed, the same on every rank.
         repeat (bool): cycle over epochs forever (False: stop after one epoch).
+
+    Construction is a collective: every rank checks that the others have the same dataset
+    length, batch size, seed and shuffle flag (else a ValueError on every rank).
     """
 
     def __init__(self, dataset, batch_size, comm, shuffle=True, seed=0, repeat=True):
@@ -45,6 +59,7 @@ class ShardedIterator:
         self.shuffle = shuffle
         self.seed = int(seed)
         self.repeat = repeat
+        check_same_sharding('ShardedIterator', self)
         self.reset()
 
     def reset(self):

@@ -22,6 +22,7 @@ import numpy
 
 from dchain import backend
 from dchain.config import using_config
+from dchain.distributed.agreement import CollectiveMismatchError
 from dchain.distributed.step_flags import StepFlags
 from dchain import reporter
 
@@ -45,6 +46,18 @@ def _discarded_reports():
         return
     with reporter.report_scope({}):
         yield
+
+
+def _explain_skipped_update(error):
+    """When the ranks are in the update's exchange at different update counts, say so."""
+    headers = error.headers
+    if len({h['operation'] for h in headers}) == 1 and len({h['tag'] for h in headers}) > 1:
+        counts = ', '.join('rank {} has done {}'.format(r, h['tag'])
+                           for r, h in enumerate(headers))
+        raise CollectiveMismatchError(
+            'MultiNodeOptimizer.update: the ranks are at different updates ({}): a rank '
+            'skipped an update (or made an extra one), so they would average gradients of '
+            'different steps'.format(counts), error.operation, error.call, headers) from error
 
 
 def _forward_is_collective(link):
@@ -182,7 +195,11 @@ class MultiNodeOptimizer:
         flags.set('samples', count)
         if not self._synchronized:
             flags.set('uninitialized', any(p.data is None for p in target.params()))
-        flags.exchange(comm, tag=actual.t)
+        try:
+            flags.exchange(comm, tag=actual.t)
+        except CollectiveMismatchError as error:
+            _explain_skipped_update(error)
+            raise
         total = flags.total('samples')
         if not self._synchronized:
             if flags.any('uninitialized') and comm.size > 1 and count:
