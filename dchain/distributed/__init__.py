@@ -31,6 +31,10 @@ from dchain.distributed.iterators import ShardedIterator  # noqa: F401
 from dchain.distributed.optimizer import (MultiNodeOptimizer, check_same_model,  # noqa: F401
                                           create_multi_node_optimizer)
 from dchain.distributed.step_flags import StepFlags  # noqa: F401
+from dchain.distributed import links  # noqa: F401
+from dchain.distributed.links import (MultiNodeBatchNormalization,  # noqa: F401
+                                      create_mnbn_model)
+from dchain.distributed.persistent import AllreducePersistent  # noqa: F401
 
 _MPI_ENV = ('PMI_RANK', 'PMI_SIZE', 'PMIX_RANK', 'OMPI_COMM_WORLD_SIZE', 'MPI_LOCALNRANKS',
             'PMI_FD', 'HYDI_CONTROL_FD')
