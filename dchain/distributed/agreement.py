@@ -14,7 +14,11 @@ collective), and raises ``CollectiveMismatchError`` naming what differs, e.g.
 ``allreduce #57: rank 0 sends float32[8], rank 1 sends float64[8]``. Under mpirun the
 uncaught error then aborts the job; nothing waits for a timeout and no garbage arrives.
 """
+import atexit
+
 import numpy
+
+from dchain.distributed import watchdog
 
 WILDCARD = numpy.iinfo(numpy.int64).max
 FIELDS = ('operation', 'call', 'dtype', 'count', 'root', 'reduction', 'tag')
@@ -151,3 +155,44 @@ def mismatch(operation, call, rows):
         text = '{} #{}: {}'.format(operation, call, '; '.join(parts))
     return CollectiveMismatchError(
         'dchain: the ranks disagree on a collective: ' + text, operation, call, headers)
+
+
+def different_values(operation, values, everyone):
+    """The ValueError naming the first of ``values`` (names to values) on which the ranks'
+    dicts ``everyone`` differ, with each rank's value; None when they all agree."""
+    for name in values:
+        seen = [theirs.get(name) for theirs in everyone]
+        if all(value == seen[0] for value in seen):
+            continue
+        groups = {}
+        for rank, value in enumerate(seen):
+            groups.setdefault(repr(value), []).append(rank)
+        return ValueError('{}: every rank must have the same {}, but {}'.format(
+            operation, name, ', '.join('{} {} {}'.format(
+                _ranks(ranks), 'has' if len(ranks) == 1 else 'have', text)
+                for text, ranks in groups.items())))
+    return None
+
+
+_LIVE = []  # every MpiCommunicator of more than one rank, in creation order
+
+
+def watch_exit(comm):
+    """At the program's end, every communicator makes one last checked collective ('exit'):
+    a rank that ends while another still waits in a collective (the ranks ran different
+    numbers of collectives, e.g. a rank skipped an update) meets it there, and both learn
+    what happened instead of waiting for the timeout."""
+    if not _LIVE:
+        atexit.register(_check_exit)
+    _LIVE.append(comm)
+
+
+def _check_exit():
+    from mpi4py import MPI
+    if MPI.Is_finalized():
+        return
+    for comm in _LIVE:
+        try:
+            comm.check_collective('exit')
+        except CollectiveMismatchError as error:
+            watchdog.abort('[rank {}] {}'.format(MPI.COMM_WORLD.Get_rank(), error))

@@ -5,7 +5,6 @@
 collective that never completes aborts the job with a message instead of hanging it. GPU
 arrays go through CUDA-aware MPI when the MPI library has it, otherwise through host copies.
 """
-import atexit
 import functools
 import operator
 import os
@@ -151,30 +150,6 @@ class SingleCommunicator(CommunicatorBase):
         """Nothing to compare with one process."""
 
 
-_LIVE = []  # every MpiCommunicator of more than one rank, in creation order
-
-
-def _watch_exit(comm):
-    """At the program's end, every communicator makes one last checked collective ('exit'):
-    a rank that ends while another still waits in a collective (the ranks ran different
-    numbers of collectives, e.g. a rank skipped an update) meets it there, and both learn
-    what happened instead of waiting for the timeout."""
-    if not _LIVE:
-        atexit.register(_check_exit)
-    _LIVE.append(comm)
-
-
-def _check_exit():
-    from mpi4py import MPI
-    if MPI.Is_finalized():
-        return
-    for comm in _LIVE:
-        try:
-            comm.check_collective('exit')
-        except agreement.CollectiveMismatchError as error:
-            watchdog.abort('[rank {}] {}'.format(MPI.COMM_WORLD.Get_rank(), error))
-
-
 def _is_array(value):
     return isinstance(value, numpy.ndarray) or backend.is_gpu_array(value)
 
@@ -216,7 +191,7 @@ class MpiCommunicator(CommunicatorBase):
         self.cuda_aware = os.environ.get('DCHAIN_CUDA_AWARE_MPI', '0') == '1'
         if self.size > 1:
             watchdog.install_abort_on_error(MPI.COMM_WORLD.Get_rank())
-            _watch_exit(self)
+            agreement.watch_exit(self)
 
     def _wait(self, request, operation, call=None):
         self._watchdog.wait(request, operation,
@@ -247,17 +222,9 @@ class MpiCommunicator(CommunicatorBase):
         """Raise ValueError on every rank unless every rank passes the same ``values``
         (names to picklable values), naming the first that differs and each rank's value."""
         everyone = self.allgather_obj(values)
-        for name in values:
-            seen = [theirs.get(name) for theirs in everyone]
-            if any(v != seen[0] for v in seen):
-                groups = {}
-                for rank, value in enumerate(seen):
-                    groups.setdefault(repr(value), []).append(str(rank))
-                raise ValueError('{}: every rank must have the same {}, but {}'.format(
-                    operation, name, ', '.join(
-                        '{} {} {}'.format('rank' if len(r) == 1 else 'ranks', ', '.join(r),
-                                          'has ' + v if len(r) == 1 else 'have ' + v)
-                        for v, r in groups.items())))
+        error = agreement.different_values(operation, values, everyone)
+        if error is not None:
+            raise error
 
     # -- arrays ------------------------------------------------------------------------------------
     def _to_buffer(self, x):

@@ -211,7 +211,8 @@ class MultiNodeOptimizer:
                                      grad_scale=count / total if total else 0.0)
             else:
                 target.cleargrads()
-        self._sum_grads(target, 1.0 / comm.size if lossfun is None else None)
+        self._sum_grads(target, 1.0 / comm.size if lossfun is None else None,
+                        total if lossfun is not None else comm.size)
         actual.unscale_grads()
         actual.apply_grads()
 
@@ -254,24 +255,31 @@ class MultiNodeOptimizer:
         self._buffer.gather_grads()
         return self._buffer.flats()
 
-    def _sum_grads(self, target, scale):
+    def _sum_grads(self, target, scale, total):
         comm = self.communicator
         params = [p for _, p in sorted(target.namedparams(include_uninit=False),
                                        key=lambda item: item[0])]
-        if not params:
+        if not params or total == 0:
+            # No rank had a sample (a fact every rank has from the exchange): no gradient.
+            for param in params:
+                param.grad = None
             return
-        # Which parameters have a gradient on some rank: one with none anywhere is not
-        # updated (as with the plain optimizer); one missing on some ranks counts as zeros.
+        # Which parameters have a gradient. On one rank, and with zero_fill=False, one with
+        # none (anywhere) is not updated, as with the plain optimizer; with zero_fill=True on
+        # several ranks a missing gradient counts as zeros and nothing more is exchanged.
         present = numpy.array([p.grad is not None for p in params], numpy.int64)
         if comm.size > 1:
-            present = comm.allreduce(present)
-        if not self.zero_fill:
-            partial = [p.name for p, n in zip(params, present) if 0 < n < comm.size]
-            if partial:
-                raise ValueError('MultiNodeOptimizer.update: parameters {} have a gradient on '
-                                 'some ranks only; use zero_fill=True to count the missing ones '
-                                 'as zeros'.format(', '.join(partial)))
-        if not present.any():
+            if self.zero_fill:
+                present = None
+            else:
+                present = comm.allreduce(present)
+                partial = [p.name for p, n in zip(params, present) if 0 < n < comm.size]
+                if partial:
+                    raise ValueError(
+                        'MultiNodeOptimizer.update: parameters {} have a gradient on some '
+                        'ranks only; use zero_fill=True to count the missing ones as zeros'
+                        .format(', '.join(partial)))
+        if present is not None and not present.any():
             return
         for flat in self._grad_buffers(params):
             if comm.size > 1:
@@ -281,9 +289,10 @@ class MultiNodeOptimizer:
                     comm.allreduce_inplace(flat)
             if scale is not None and scale != 1:
                 flat *= scale
-        for param, n in zip(params, present):
-            if not n:
-                param.grad = None
+        if present is not None:
+            for param, n in zip(params, present):
+                if not n:
+                    param.grad = None
 
 
 def check_same_model(comm, link):
@@ -336,7 +345,11 @@ def create_multi_node_optimizer(actual_optimizer, communicator, zero_fill=True,
     Args:
         actual_optimizer: a dchain optimizer (set it up through the wrapper or before).
         communicator: from ``create_communicator``.
-        zero_fill: a parameter without a gradient on some ranks counts as zeros there.
+        zero_fill: a parameter without a gradient on a rank (an unused link, an empty share
+            of the batch) counts as zeros there, and every parameter is updated, even one
+            without a gradient on any rank (ChainerMN's behaviour; no extra collective).
+            False: every rank must have the same set of gradients (checked with one more
+            small collective per update), and a parameter without one is not updated.
         deterministic: sum the gradients in rank order on every rank, so the result is
             bitwise identical on every rank and from run to run (slower: gathers every
             rank's buffer).
