@@ -20,6 +20,7 @@ rule too: a collective goes where every rank runs, never under ``if comm.rank ==
 """
 import os
 
+from dchain.distributed.agreement import CollectiveMismatchError  # noqa: F401
 from dchain.distributed.communicator import (CommunicatorBase, MpiCommunicator,  # noqa: F401
                                              SingleCommunicator)
 from dchain.distributed.datasets import scatter_dataset  # noqa: F401
@@ -41,6 +42,9 @@ from dchain.distributed.multi_node_iterator import (create_multi_node_iterator, 
                                                     create_synchronized_iterator)
 from dchain.distributed.observation import (MultiNodeEarlyStoppingTrigger,  # noqa: F401
                                             ObservationAggregator)
+from dchain.distributed.links import (MultiNodeBatchNormalization,  # noqa: F401
+                                      create_mnbn_model)
+from dchain.distributed.persistent import AllreducePersistent  # noqa: F401
 
 _MPI_ENV = ('PMI_RANK', 'PMI_SIZE', 'PMIX_RANK', 'OMPI_COMM_WORLD_SIZE', 'MPI_LOCALNRANKS',
             'PMI_FD', 'HYDI_CONTROL_FD')
