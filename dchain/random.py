@@ -7,8 +7,8 @@ makes dchain's draws repeatable too, and ``dchain.random.seed(n)`` is the same a
 CPU and on a GPU.
 
 ``get_generator()`` returns an object with the methods of ``numpy.random.Generator`` that dchain
-uses (``normal``, ``uniform``, ``standard_normal``, ``random``, ``integers``, ``permutation``,
-``choice``, ``shuffle``), drawing from the global state at the time of each call.
+uses (``normal``, ``uniform``, ``standard_normal``, ``random``, ``integers``, ``binomial``,
+``permutation``, ``choice``, ``shuffle``), drawing from the global state at the time of each call.
 """
 import numbers
 
@@ -35,6 +35,9 @@ class _GlobalGenerator:
         if high is None:
             low, high = 0, low
         return numpy.random.randint(low, high + 1 if endpoint else high, size, dtype)
+
+    def binomial(self, n, p, size=None):
+        return numpy.random.binomial(n, p, size)
 
     def permutation(self, x):
         return numpy.random.permutation(x)
