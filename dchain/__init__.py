@@ -24,6 +24,7 @@ from dchain import reporter, training  # noqa: F401,E402
 from dchain.reporter import (DictSummary, Reporter, Summary,  # noqa: F401,E402
                              get_current_reporter,
                              report, report_scope)
+from dchain import computational_graph  # noqa: F401,E402
 from dchain import serializers  # noqa: F401,E402  (h5py loads only when HDF5 is used)
 from dchain.serializers import AbstractSerializer, Deserializer, Serializer  # noqa: F401,E402
 # Chainer's plumbing names: config.dtype, backends, the old-style Function, static graphs

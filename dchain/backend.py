@@ -163,6 +163,18 @@ class GpuDevice(Device):
             return self.xp.asarray(array)
 
 
+class ChainerxDevice(Device):
+    """Chainer's ChainerX device type, which dchain does not have (ChainerX does not port).
+
+    The class exists so that Chainer code asking ``isinstance(device, ChainerxDevice)`` runs
+    (the answer is always False); making one is refused.
+    """
+
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError('ChainerxDevice: dchain has no ChainerX; use the CPU (@numpy) or a '
+                           'GPU (@cupy:N)')
+
+
 CPU = CpuDevice()
 
 

@@ -9,6 +9,8 @@
 - ``debug`` (False): extra checks (NaN detection in backward).
 - ``dtype`` (float32, or the ``DCHAIN_DTYPE`` environment variable: float16, float32, float64
   or mixed16): the default dtype of parameters and data, read through ``get_dtype``.
+- ``keep_graph_on_report`` (False): ``report`` keeps a reported Variable with its graph
+  (``extensions.DumpGraph`` turns it on until it has drawn the graph).
 """
 import contextlib
 import os
@@ -54,6 +56,7 @@ class GlobalConfig:
         self.type_check = True
         self.debug = False
         self.dtype = _dtype_from_environment()
+        self.keep_graph_on_report = False
 
     def __setattr__(self, name, value):
         object.__setattr__(self, name, value)

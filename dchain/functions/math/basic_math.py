@@ -63,6 +63,38 @@ class Add(_Binary):
         return tuple([self._reduce(i, gy) for i in indexes])
 
 
+class MultiAdd(FunctionNode):
+    """The sum of three or more terms with broadcasting, as one node."""
+
+    label = 'add'
+
+    def check_type_forward(self, inputs):
+        for i, x in enumerate(inputs[1:], 1):
+            if x.dtype != inputs[0].dtype:
+                raise TypeError('add: every term must have the same dtype, got {} (term 0) and '
+                                '{} (term {})'.format(inputs[0].dtype, x.dtype, i))
+
+    def forward(self, inputs):
+        self._shapes = [x.shape for x in inputs]
+        try:
+            shape = numpy.broadcast_shapes(*self._shapes)
+        except ValueError:
+            raise ValueError('add: terms of shapes {} cannot be broadcast together'.format(
+                ', '.join(str(shape) for shape in self._shapes))) from None
+        y = inputs[0] + inputs[1]
+        for x in inputs[2:]:
+            if y.shape == shape:
+                y += x
+            else:
+                y = y + x
+        return force_array(y),
+
+    def backward(self, indexes, grad_outputs):
+        gy, = grad_outputs
+        return tuple([gy if gy.shape == self._shapes[i] else sum_to(gy, self._shapes[i])
+                      for i in indexes])
+
+
 class Sub(_Binary):
     label_name = 'sub'
 
@@ -182,9 +214,34 @@ def _operand(label, x, like):
     raise TypeError('{}: unsupported operand type {}'.format(label, _type_name(x)))
 
 
-def add(a, b):
-    """Elementwise ``a + b`` with broadcasting."""
-    return Add().apply((a, b))[0]
+def add(*xs):
+    """Elementwise sum of the terms ``xs`` (two or more) with NumPy broadcasting.
+
+    Args:
+        xs: Variables or arrays of one float or integer dtype, with shapes that broadcast
+            together; a Python or NumPy scalar term takes the dtype of the first array term.
+    Returns:
+        A Variable of the broadcast shape, ``xs[0] + xs[1] + ...``.
+    """
+    if len(xs) < 2:
+        raise TypeError('add: expected at least two terms, got {}'.format(len(xs)))
+    like = next((x for x in xs if isinstance(x, Variable) or _is_array(x)), None)
+    if like is None:
+        raise TypeError('add: at least one term must be a Variable or an array, got {}'.format(
+            ', '.join(_type_name(x) for x in xs)))
+    if not isinstance(like, Variable):
+        like = Variable(like, requires_grad=False)
+    if len(xs) > 2:
+        # As in Chainer, only the two-term form casts an array to the first term's dtype.
+        typed = [(i, x.dtype) for i, x in enumerate(xs) if isinstance(x, Variable) or _is_array(x)]
+        for index, dtype in typed:
+            if dtype != typed[0][1]:
+                raise TypeError('add: every term must have the same dtype, got {} (term {}) and '
+                                '{} (term {})'.format(typed[0][1], typed[0][0], dtype, index))
+    xs = [_operand('add', x, like) for x in xs]
+    if len(xs) == 2:
+        return Add().apply(xs)[0]
+    return MultiAdd().apply(xs)[0]
 
 
 def sub(a, b):
