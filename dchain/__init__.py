@@ -34,3 +34,5 @@ from dchain.backend import using_device  # noqa: F401,E402
 from dchain.function import Function, FunctionAdapter  # noqa: F401,E402
 from dchain import utils  # noqa: F401,E402
 from dchain.graph_optimizations import static_code, static_graph  # noqa: F401,E402
+from dchain import distributions  # noqa: F401,E402
+from dchain.distributions import kl_divergence, register_kl  # noqa: F401,E402
