@@ -91,11 +91,10 @@ class NegativeSampling(Link):
         with self.init_scope():
             self.W = Parameter(initializers.Zero(dtype), (vocab_size, int(in_size)))
 
-    def to_device(self, device):
-        super().to_device(device)
-        self.sampler.to_device(device)
-        return self
+    def _sample(self, shape):
+        # Drawn on the host (NumPy's random state), used where the link lives.
+        return self.device.send(self.sampler.sample(shape))
 
     def forward(self, x, t, reduce='sum', return_samples=False):
-        return negative_sampling(x, t, self.W, self.sampler.sample, self.sample_size,
+        return negative_sampling(x, t, self.W, self._sample, self.sample_size,
                                  reduce=reduce, return_samples=return_samples)
