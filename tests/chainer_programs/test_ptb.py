@@ -1,4 +1,5 @@
-"""Chainer's ptb programs (an LSTM language model, truncated BPTT) ported by their imports.
+"""Chainer's ptb programs (an LSTM language model, truncated BPTT, and the text generator
+that loads it) ported by their imports.
 
 The corpus is small and local: a word sequence that repeats, so the next word is predictable
 and the perplexity must fall from about the vocabulary size (20) towards 1.
@@ -22,7 +23,11 @@ def get_ptb_words():
     words = numpy.tile(numpy.arange(20, dtype=numpy.int32), 30)
     return words, words[:100].copy(), words[:100].copy()
 
+def get_ptb_words_vocabulary():
+    return {'w%d' % i: i for i in range(20)}
+
 dchain.datasets.get_ptb_words = get_ptb_words
+dchain.datasets.get_ptb_words_vocabulary = get_ptb_words_vocabulary
 '''
 ARGS = ['--test', '--epoch', '60', '--unit', '64', '--batchsize', '5', '--bproplen', '10']
 
@@ -35,8 +40,9 @@ def _takes_numpy_sizes():
     return True
 
 
-needs_numpy_sizes = pytest.mark.skipif(not _takes_numpy_sizes(),
-                                       reason='needs EmbedID to take NumPy integer sizes')
+needs_numpy_sizes = pytest.mark.skipif(
+    not _takes_numpy_sizes() or not hasattr(getattr(dchain, 'backends', None), 'cuda'),
+    reason='needs EmbedID to take NumPy integer sizes, and dchain.backends.cuda')
 
 
 @pytest.mark.slow
@@ -52,6 +58,15 @@ def test_train_ptb(tmp_path):
     assert float(re.search(r'test perplexity: ([\d.]+)', stdout).group(1)) < 5
     assert os.path.exists(os.path.join(tmp_path, 'ptb', 'model.npz'))
     assert os.path.exists(os.path.join(tmp_path, 'ptb', 'result', 'model_iter_120'))
+    # gentxt.py loads the saved model and continues a prime word; the corpus counts up.
+    stdout = check(run_program('ptb/gentxt.py', ['--model', 'model.npz', '--primetext', 'w3',
+                                                 '--unit', '64', '--sample', '0',
+                                                 '--length', '8'],
+                               tmp_path=tmp_path, preamble=PREAMBLE))
+    words = stdout.split()
+    assert words[0] == 'w3' and len(words) == 9
+    assert sum(a == 'w%d' % ((b + 1) % 20) for a, b in
+               zip(words[1:], [int(w[1:]) for w in words[:-1]])) >= 6
 
 
 @pytest.mark.slow
