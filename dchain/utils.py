@@ -25,3 +25,6 @@ def size_of_shape(shape):
     for n in shape:
         size *= n
     return size
+
+
+from dchain.walker_alias import WalkerAlias  # noqa: E402,F401  (Chainer's utils.WalkerAlias)
