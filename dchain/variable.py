@@ -201,10 +201,11 @@ class Variable:
         if self.creator is None:
             return
         if self._grad_var is None:
-            if self._data.size != 1:
+            # one element: a loss; none: a delegate variable (distributed.functions.send)
+            if self._data.size > 1:
                 raise ValueError(
                     'Variable.backward: the initial gradient is implicit only for a variable of '
-                    'one element; set .grad first for shape {}'.format(self._data.shape))
+                    'one element (or none); set .grad first for shape {}'.format(self._data.shape))
             self._grad_var = _leaf(self.xp.ones_like(self._data))
             if loss_scale is not None:
                 self._grad_var._data *= loss_scale

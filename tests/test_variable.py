@@ -109,7 +109,8 @@ def test_backward_on_non_scalar_needs_grad(xp):
     x = Variable(xp.ones(3, numpy.float32))
     y = x * 2
     with pytest.raises(ValueError, match=r'Variable.backward: the initial gradient is implicit '
-                                         r'only for a variable of one element; set .grad first '
+                                         r'only for a variable of one element \(or none\); set '
+                                         r'.grad first '
                                          r'for shape \(3,\)'):
         y.backward()
     y.grad = xp.array([1.0, 2.0, 3.0], numpy.float32)

@@ -14,3 +14,7 @@ from dchain.links.rnn.n_step_rnn import (NStepBiGRU, NStepBiLSTM, NStepBiRNNReLU
 from dchain.links.loss.crf1d import CRF1d  # noqa: F401
 from dchain.links.loss.hierarchical_softmax import BinaryHierarchicalSoftmax  # noqa: F401
 from dchain.links.loss.negative_sampling import NegativeSampling  # noqa: F401
+from dchain.links.connection.convolution_nd import (  # noqa: F401
+    Convolution1D, Convolution3D, ConvolutionND)
+from dchain.links.connection.inception import Inception, InceptionBN  # noqa: F401
+from dchain.links.connection.mlp_convolution_2d import MLPConvolution2D  # noqa: F401

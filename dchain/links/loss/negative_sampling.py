@@ -7,7 +7,7 @@ from dchain import initializers
 from dchain.functions.loss.negative_sampling import negative_sampling
 from dchain.link import Link
 from dchain.variable import Parameter
-from dchain.walker_alias import WalkerAlias
+from dchain.utils.walker_alias import WalkerAlias
 
 
 class NegativeSampling(Link):
