@@ -7,8 +7,6 @@ import os
 import numpy
 import pytest
 
-import dchain
-import dchain.training.extensions as extensions
 from porting import check, run_program
 
 pytest.importorskip('nltk')
@@ -38,12 +36,6 @@ def _write_brown(folder, n_sentences=300):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not hasattr(dchain, 'get_dtype') or
-                    not hasattr(dchain.dataset, 'converter') or
-                    not hasattr(dchain.optimizer, 'WeightDecay') or
-                    not hasattr(extensions, 'MicroAverage'),
-                    reason='needs get_dtype, dataset.converter, optimizer.WeightDecay and '
-                           'extensions.MicroAverage')
 def test_postagging(tmp_path):
     nltk_data = os.path.join(str(tmp_path), 'nltk_data')
     _write_brown(nltk_data)

@@ -8,11 +8,8 @@ import json
 import os
 import re
 
-import numpy
 import pytest
 
-import dchain
-import dchain.links as L
 from porting import check, run_program
 
 PREAMBLE = '''
@@ -32,21 +29,7 @@ dchain.datasets.get_ptb_words_vocabulary = get_ptb_words_vocabulary
 ARGS = ['--test', '--epoch', '60', '--unit', '64', '--batchsize', '5', '--bproplen', '10']
 
 
-def _takes_numpy_sizes():
-    try:
-        L.EmbedID(numpy.int32(3), 2)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-needs_numpy_sizes = pytest.mark.skipif(
-    not _takes_numpy_sizes() or not hasattr(getattr(dchain, 'backends', None), 'cuda'),
-    reason='needs EmbedID to take NumPy integer sizes, and dchain.backends.cuda')
-
-
 @pytest.mark.slow
-@needs_numpy_sizes
 def test_train_ptb(tmp_path):
     stdout = check(run_program('ptb/train_ptb.py', ARGS, tmp_path=tmp_path, preamble=PREAMBLE))
     with open(os.path.join(tmp_path, 'ptb', 'result', 'log')) as f:
@@ -70,10 +53,6 @@ def test_train_ptb(tmp_path):
 
 
 @pytest.mark.slow
-@needs_numpy_sizes
-@pytest.mark.skipif(not hasattr(dchain, 'configuration') or
-                    not hasattr(dchain.optimizer, 'GradientClipping'),
-                    reason='needs dchain.configuration and dchain.optimizer.GradientClipping')
 def test_train_ptb_custom_loop(tmp_path):
     stdout = check(run_program('ptb/train_ptb_custom_loop.py', ARGS, tmp_path=tmp_path,
                                preamble=PREAMBLE))

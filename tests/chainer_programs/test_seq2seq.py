@@ -7,7 +7,6 @@ import os
 import numpy
 import pytest
 
-import dchain
 from porting import check, run_program
 
 pytest.importorskip('nltk')
@@ -40,8 +39,6 @@ def _write_corpus(folder):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not hasattr(dchain.dataset, 'converter'),
-                    reason='needs dchain.dataset.converter')
 def test_seq2seq(tmp_path):
     files = _write_corpus(os.path.join(str(tmp_path), 'data'))
     stdout = check(run_program('seq2seq/seq2seq.py', [
@@ -62,9 +59,6 @@ def test_seq2seq(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not hasattr(dchain.dataset, 'converter') or
-                    not hasattr(dchain.datasets, 'TextDataset'),
-                    reason='needs dchain.dataset.converter and dchain.datasets.TextDataset')
 def test_seq2seq_dataset_api(tmp_path):
     files = _write_corpus(os.path.join(str(tmp_path), 'data'))
     check(run_program('seq2seq/seq2seq.py', [

@@ -11,7 +11,6 @@ import os
 import numpy
 import pytest
 
-import dchain
 from porting import PROGRAMS, check, port_tree, run_program
 
 POSITIVE = 'good great fine nice happy lovely'.split()
@@ -48,9 +47,6 @@ def _port_for_numpy2(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not hasattr(dchain.dataset, 'converter') or
-                    not hasattr(dchain.optimizer, 'WeightDecay'),
-                    reason='needs dchain.dataset.converter and dchain.optimizer.WeightDecay')
 @pytest.mark.parametrize('model, epochs, accuracy', [('rnn', 10, 0.85), ('cnn', 12, 0.75)])
 def test_train_text_classifier(tmp_path, model, epochs, accuracy):
     data = os.path.join(str(tmp_path), 'data')

@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-import dchain
 from porting import check, run_program
 
 PREAMBLE = '''
@@ -26,14 +25,7 @@ dchain.datasets.get_ptb_words_vocabulary = get_ptb_words_vocabulary
 '''
 
 
-def _plumbing():
-    return hasattr(dchain, 'get_dtype') and hasattr(dchain.dataset, 'converter') and \
-        hasattr(getattr(dchain, 'backends', None), 'cuda')
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _plumbing(),
-                    reason='needs dchain.get_dtype, dchain.backends.cuda, dataset.converter')
 @pytest.mark.parametrize('model, out_type', [('skipgram', 'hsm'), ('cbow', 'ns'),
                                              ('skipgram', 'original')])
 def test_train_word2vec(tmp_path, model, out_type):
