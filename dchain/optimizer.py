@@ -424,20 +424,50 @@ class GradientMethod(Optimizer):
         """Update every enabled parameter that has a gradient.
 
         With ``lossfun``, first compute ``loss = lossfun(*args, **kwds)``, clear the target's
-        gradients and run ``loss.backward()``; without it, use the gradients already there.
+        gradients and run ``loss.backward()`` (``compute_grads``), then undo the loss scale
+        (``unscale_grads``); without it, use the gradients already there. Then
+        ``apply_grads``. A data-parallel optimizer runs the same three steps with its
+        collectives between them.
         """
         self._require_setup('update')
         if lossfun is not None:
-            loss = lossfun(*args, **kwds)
-            self.target.cleargrads()
-            loss_scale = self._loss_scale
-            loss.backward(loss_scale=loss_scale)
-            del loss
-            if loss_scale is not None:
-                for param in self.target.params(False):
-                    grad = param.grad
-                    if grad is not None:
-                        grad /= loss_scale
+            self.compute_grads(lossfun, args, kwds)
+            self.unscale_grads()
+        self.apply_grads()
+
+    def compute_grads(self, lossfun, args=(), kwds=None, grad_scale=None):
+        """The "compute the gradients" step: ``loss = lossfun(*args, **kwds)``, clear the
+        target's gradients, and ``loss.backward`` with the initial gradient set to the loss
+        scale (``set_loss_scale``; 1 without one) times ``grad_scale`` (None: 1).
+
+        ``grad_scale`` weights this process's loss in a sum over processes (a data-parallel
+        rank's share of the global batch). The gradients stay multiplied by the loss scale
+        until ``unscale_grads``. Returns nothing; the loss is reported by the loss function as
+        usual.
+        """
+        self._require_setup('compute_grads')
+        loss = lossfun(*args, **(kwds or {}))
+        self.target.cleargrads()
+        scale = self._loss_scale
+        if grad_scale is not None:
+            scale = grad_scale if scale is None else scale * grad_scale
+        loss.backward(loss_scale=scale)
+        del loss
+
+    def unscale_grads(self):
+        """Divide every gradient by the loss scale (nothing without one)."""
+        loss_scale = self._loss_scale
+        if loss_scale is None:
+            return
+        for param in self.target.params(False):
+            grad = param.grad
+            if grad is not None:
+                grad /= loss_scale
+
+    def apply_grads(self):
+        """Run the 'pre' hooks, count the step (``t``), update every enabled parameter that
+        has a gradient (fused when possible), then run the 'post' hooks."""
+        self._require_setup('apply_grads')
         self.call_hooks('pre')
         self.t += 1
         if not (self.use_fused and self._update_fused()):
@@ -499,3 +529,8 @@ class GradientMethod(Optimizer):
             param.update_rule.t += 1
         flat.apply(params[0].update_rule)
         return True
+
+
+# Chainer's aliases of the optimizer hooks: ``optimizer.WeightDecay`` etc.
+from dchain.optimizer_hooks import (GradientClipping, GradientHardClipping,  # noqa: E402,F401
+                                    Lasso, WeightDecay)

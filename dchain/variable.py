@@ -186,7 +186,9 @@ class Variable:
                 if x.creator is not None:
                     stack.append(x.creator)
                     x.creator = None
-            node.inputs = None
+            # Outputs still held elsewhere (an RNN's cell state) become leaves too, as in
+            # Chainer, instead of pointing at a node that lost its inputs.
+            node.unchain()
 
     def backward(self, retain_grad=False, enable_double_backprop=False, loss_scale=None):
         """Compute gradients of this variable with respect to every variable behind it.

@@ -175,6 +175,18 @@ def test_unchain_backward_frees_the_graph(xp):
     assert x.grad is None
 
 
+def test_unchain_backward_makes_held_outputs_leaves(xp):
+    # Truncated backprop through time: the state an RNN keeps (here the second output of a
+    # node) must become a leaf, not a variable whose creator lost its inputs.
+    x = Variable(xp.ones(4, numpy.float32))
+    used, kept = F.split_axis(x * 2, 2, axis=0)
+    loss = F.sum(used)
+    loss.unchain_backward()
+    assert kept.creator is None
+    F.sum(kept * 3).backward()  # starts a new graph from the kept state without error
+    assert x.grad is None
+
+
 def test_unchain_cuts_one_link(xp):
     x = Variable(xp.ones(3, numpy.float32))
     h = x * 2

@@ -1,11 +1,18 @@
 """TupleDataset and DictDataset: several equally long datasets read side by side."""
 import numpy
 
-from dchain.dataset.convert import gathered
+from dchain.dataset.convert import GatheredBatch, gathered
+from dchain.dataset.dataset_mixin import batch_reader
 
 
 def _gather(dataset, index):
-    # Python sequences take no index arrays; arrays gather a whole batch at once
+    # a dataset with take() reads the batch at once (its arrays when it has them); Python
+    # sequences take no index arrays; arrays gather a whole batch with one fancy index
+    take = batch_reader(dataset)
+    if take is not None:
+        batch = take(numpy.asarray(index))
+        arrays = batch.gathered_arrays() if isinstance(batch, GatheredBatch) else None
+        return batch if arrays is None else arrays
     if isinstance(dataset, (list, tuple)):
         return [dataset[i] for i in (index.tolist() if isinstance(index, numpy.ndarray)
                                      else index)]
@@ -52,6 +59,12 @@ class TupleDataset:
     def __len__(self):
         return self._length
 
+    def take(self, indices):
+        """The examples at ``indices`` (an int array), each column read at once (forwarded
+        to columns that have ``take``)."""
+        indices = numpy.asarray(indices)
+        return self[indices if indices.size else indices.astype(numpy.intp)]
+
 
 class DictDataset:
     """Examples that are dicts: the i-th example is ``{key: datasets[key][i], ...}``.
@@ -83,3 +96,9 @@ class DictDataset:
 
     def __len__(self):
         return self._length
+
+    def take(self, indices):
+        """The examples at ``indices`` (an int array), each column read at once (forwarded
+        to columns that have ``take``)."""
+        indices = numpy.asarray(indices)
+        return self[indices if indices.size else indices.astype(numpy.intp)]

@@ -50,16 +50,37 @@ class CommunicatorBase:
 
     # -- models ---------------------------------------------------------------------------------
     def bcast_data(self, model, root=0):
-        """Overwrite every parameter and persistent array of ``model`` with ``root``'s."""
+        """Overwrite every parameter and persistent value of ``model`` with ``root``'s.
+
+        What is sent follows ``root``'s model alone (one object broadcast says which values
+        are arrays), so a persistent array that another rank has not created yet (a lazily
+        sized BatchNormalization that saw no sample) is created there instead of making that
+        rank call different collectives.
+        """
         for _, param in sorted(model.namedparams(include_uninit=False)):
             param.data[...] = self.bcast(param.data, root)
-        for link_path, link in sorted(model.namedlinks(), key=lambda item: item[0]):
-            for name in link._persistent:
-                value = link.__dict__[name]
-                if isinstance(value, numpy.ndarray) or backend.is_gpu_array(value):
-                    value[...] = self.bcast(value, root)
-                else:
-                    link.__dict__[name] = self.bcast_obj(value, root=root)
+        links = sorted(model.namedlinks(), key=lambda item: item[0])
+        persistents = [(link, name) for _, link in links for name in sorted(link._persistent)]
+        kinds = [_is_array(link.__dict__[name]) for link, name in persistents]
+        kinds = self.bcast_obj(kinds if self.rank == root else None, root=root)
+        if len(kinds) != len(persistents):
+            raise ValueError('bcast_data: rank {} has {} persistent values, rank {} has {}'
+                             .format(root, len(kinds), self.rank, len(persistents)))
+        scalars = {}
+        for index, ((link, name), is_array) in enumerate(zip(persistents, kinds)):
+            value = link.__dict__[name]
+            if not is_array:
+                scalars[index] = value
+                continue
+            received = self.bcast(value if self.rank == root or _is_array(value) else None, root)
+            if _is_array(value) and value.shape == received.shape:
+                value[...] = received
+            else:
+                link.__dict__[name] = link._device.send(received)
+        scalars = self.bcast_obj(scalars, root=root)
+        for index, value in scalars.items():
+            link, name = persistents[index]
+            link.__dict__[name] = value
 
     def multi_node_mean_grad(self, model, zero_fill=False):
         """Average every parameter's gradient over the ranks, in place.
@@ -107,7 +128,7 @@ class SingleCommunicator(CommunicatorBase):
         _check_array('allreduce', x)
         return x.copy()
 
-    def allreduce_inplace(self, buffer, op='sum'):
+    def allreduce_inplace(self, buffer, op='sum', tag=0):
         _check_op(op)
         return buffer
 
@@ -138,6 +159,10 @@ class SingleCommunicator(CommunicatorBase):
 
     def split(self, color, key):
         return SingleCommunicator()
+
+
+def _is_array(value):
+    return isinstance(value, numpy.ndarray) or backend.is_gpu_array(value)
 
 
 def _check_root(root, size):
@@ -208,12 +233,13 @@ class MpiCommunicator(CommunicatorBase):
     def _synchronize(self, x):
         backend.get_array_module(x).cuda.get_current_stream().synchronize()
 
-    def allreduce_inplace(self, buffer, op='sum'):
+    def allreduce_inplace(self, buffer, op='sum', tag=0):
         """Reduce a contiguous array in place over all ranks (GPU arrays are staged through
-        the host unless MPI is CUDA-aware)."""
+        the host unless MPI is CUDA-aware). ``tag``: an int every rank must pass alike (e.g.
+        an update number), checked with the call."""
         if backend.is_gpu_array(buffer) and not self.cuda_aware:
             host = buffer.get()
-            self.allreduce_inplace(host, op)
+            self.allreduce_inplace(host, op, tag)
             buffer.set(host)
             return buffer
         MPI = self._MPI

@@ -1,4 +1,5 @@
 """snapshot / snapshot_object: periodic, atomic, resumable checkpoints."""
+import numbers
 import os
 import re
 import string
@@ -45,7 +46,7 @@ def snapshot(savefun=None, filename='snapshot_iter_{.updater.iteration}', *, tar
     if not isinstance(filename, str):
         raise TypeError('snapshot: filename must be a str (a format string), got {}'.format(
             type(filename).__name__))
-    if isinstance(n_retains, bool) or not isinstance(n_retains, int) or n_retains == 0 \
+    if isinstance(n_retains, bool) or not isinstance(n_retains, numbers.Integral) or n_retains == 0 \
             or n_retains < -1:
         raise ValueError('snapshot: n_retains must be a positive int or -1 (keep all), got '
                          '{!r}'.format(n_retains))
