@@ -58,6 +58,8 @@ def test_p2p_errors(comm):
         with pytest.raises(TypeError, match='send: data must be an array or a tuple of arrays, '
                                             'got list'):
             comm.send([[1, 2]], other)
+        with pytest.raises(TypeError, match='send: arrays of dtype object cannot be sent'):
+            comm.send(numpy.array([None]), other)
 
 
 def test_allgather_shapes_per_rank_and_gradients(comm):
