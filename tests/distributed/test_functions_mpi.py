@@ -183,3 +183,33 @@ def test_multi_node_chain_list_equals_the_model_on_one_rank(comm):
     links = {'first': first, 'middle': middle, 'last': last}
     for name, grad in got.items():
         numpy.testing.assert_allclose(grad, links[name].l.W.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_gather_to_root_and_gradients_back(comm):
+    n, r = comm.size, comm.rank
+    root = n - 1
+    x = dchain.Variable(numpy.full((r + 1,), float(r)))
+    out = DF.gather(comm, x, root=root)
+    if r == root:
+        assert isinstance(out, tuple) and len(out) == n
+        for i, y in enumerate(out):
+            assert y.shape == (i + 1,) and (y.array == i).all()
+        sum(F.sum(y) * float(i + 1) for i, y in enumerate(out)).backward()
+    else:
+        assert out.shape == (0,)
+        out.backward()
+    numpy.testing.assert_array_equal(x.grad, numpy.full(r + 1, r + 1.0))
+
+
+def test_scatter_from_root_and_gradients_back(comm):
+    n, r = comm.size, comm.rank
+    root = 0
+    xs = [dchain.Variable(numpy.full((k + 1, 2), 10.0 + k)) for k in range(n)]
+    y = DF.scatter(comm, xs if r == root else None, root=root)
+    assert y.shape == (r + 1, 2) and (y.array == 10 + r).all()
+    F.sum(y * float(r + 2)).backward()
+    if r == root:
+        for k, x in enumerate(xs):
+            numpy.testing.assert_array_equal(x.grad, numpy.full((k + 1, 2), k + 2.0))
+    else:
+        assert all(x.grad is None for x in xs)
