@@ -49,7 +49,10 @@ from dchain.distributed.persistent import AllreducePersistent  # noqa: F401
 _MPI_ENV = ('PMI_RANK', 'PMI_SIZE', 'PMIX_RANK', 'OMPI_COMM_WORLD_SIZE', 'MPI_LOCALNRANKS',
             'PMI_FD', 'HYDI_CONTROL_FD')
 _NAMES = {'single': 'single', 'mpi': 'mpi', 'naive': 'mpi', 'flat': 'mpi', 'nccl': 'nccl',
-          'pure_nccl': 'nccl', 'auto': 'auto'}
+          'pure_nccl': 'nccl', 'auto': 'auto',
+          # ChainerMN's other GPU communicators: NCCL with MPI between nodes, which 'nccl' is
+          'hierarchical': 'nccl', 'two_dimensional': 'nccl', 'single_node': 'nccl',
+          'non_cuda_aware': 'nccl'}
 
 
 def launched_with_mpi():
@@ -62,7 +65,9 @@ def create_communicator(communicator_name='auto', mpi_comm=None, timeout=None, *
 
     Args:
         communicator_name: ``'single'`` (one process, no MPI), ``'mpi'`` (aliases ``'naive'``,
-            ``'flat'``), ``'nccl'`` (alias ``'pure_nccl'``; GPUs through CuPy's NCCL), or
+            ``'flat'``), ``'nccl'`` (GPUs through CuPy's NCCL; aliases ChainerMN's GPU
+            communicators ``'pure_nccl'``, ``'hierarchical'``, ``'two_dimensional'``,
+            ``'single_node'``, ``'non_cuda_aware'``), or
             ``'auto'``: nccl when every rank has a GPU and NCCL is available, else mpi when
             launched under MPI with more than one process, else single.
         mpi_comm: the mpi4py communicator to use (COMM_WORLD when None).

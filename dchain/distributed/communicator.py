@@ -492,6 +492,9 @@ class MpiCommunicator(CommunicatorBase):
             if not (isinstance(x, numpy.ndarray) or backend.is_gpu_array(x)):
                 raise TypeError('{}: data must be an array or a tuple of arrays, got {}'.format(
                     operation, type(x).__name__))
+            if x.dtype.kind not in 'biufc':
+                raise TypeError('{}: arrays of dtype {} cannot be sent; send numbers (bool, '
+                                'integer, float or complex arrays)'.format(operation, x.dtype))
         header = (isinstance(data, (tuple, list)), [(x.shape, x.dtype.str) for x in arrays],
                   any(backend.is_gpu_array(x) for x in arrays))
         hosts = [numpy.ascontiguousarray(backend.to_cpu(x)) for x in arrays]
