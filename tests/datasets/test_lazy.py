@@ -145,3 +145,25 @@ def test_missing_names_and_unequal_lengths(tmp_path):
         HDF5Dataset(str(path), 'a', 'b')
     with pytest.raises(ValueError, match='HDF5Dataset: name at least one dataset'):
         HDF5Dataset(str(path))
+
+
+def test_tuple_dataset_of_h5py_datasets_reads_shuffled_batches(tmp_path):
+    from dchain import distributed
+    x, y = _arrays()
+    with h5py.File(tmp_path / 'd.h5', 'w') as file:
+        file['x'] = x
+        file['y'] = y
+        dataset = TupleDataset(file['x'], file['y'])  # h5py needs increasing indices
+        comm = distributed.create_communicator('single')
+        iterator = distributed.ShardedIterator(dataset, 5, comm, seed=3, repeat=False)
+        seen = []
+        for batch in iterator:
+            xs, ys = concat_examples(batch)
+            rows = (xs[:, 0, 0] // 6).astype(int)  # x's rows say which example they are
+            numpy.testing.assert_array_equal(xs, x[rows])
+            numpy.testing.assert_array_equal(ys, y[rows])
+            seen += rows.tolist()
+        assert sorted(seen) == list(range(N))
+        xs, _ = concat_examples(dataset[numpy.array([4, 1, 4, -1])])
+        numpy.testing.assert_array_equal(xs, x[[4, 1, 4, -1]])
+
