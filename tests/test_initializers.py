@@ -107,6 +107,37 @@ def test_generate_array_dtypes(dtype):
     assert initializers.generate_array(None, (2, 2)).shape == (2, 2)  # LeCunNormal
 
 
+@pytest.mark.parametrize('dtype, expected, statistics', [
+    (numpy.float16, numpy.float16, numpy.float16),
+    (numpy.float64, numpy.float64, numpy.float64),
+    (dchain.mixed16, numpy.float16, numpy.float32)])
+def test_config_dtype_is_the_default_of_initializers_and_links(dtype, expected, statistics):
+    with dchain.using_config('dtype', dtype):
+        assert initializers.generate_array(initializers.Normal(), (3, 2)).dtype == expected
+        assert initializers.generate_array(0.5, (2,)).dtype == expected
+        linear = L.Linear(3, 2)
+        embed = L.EmbedID(4, 2)
+        lazy = L.Linear(2)
+        bn = L.BatchNormalization(3)
+    assert linear.W.dtype == expected and linear.b.dtype == expected
+    assert embed.W.dtype == expected
+    assert bn.gamma.dtype == statistics and bn.avg_mean.dtype == statistics
+    # a lazily initialized parameter takes config.dtype at the time of its first call
+    with dchain.using_config('dtype', dtype):
+        lazy(numpy.zeros((1, 3), dtype=expected))
+    assert lazy.W.dtype == expected
+    # an explicit dtype wins over config.dtype
+    with dchain.using_config('dtype', dtype):
+        assert initializers.generate_array(initializers.Normal(dtype=numpy.float32),
+                                           (2,)).dtype == numpy.float32
+
+
+def test_generate_array_refuses_conflicting_dtypes():
+    with pytest.raises(ValueError, match='generate_array: dtype float64 differs'):
+        initializers.generate_array(initializers.Normal(dtype=numpy.float32), (2,),
+                                    dtype=numpy.float64)
+
+
 def test_seed_gives_identical_models():
     def build():
         return dchain.Chain(l1=L.Linear(6, 5), l2=L.Linear(5, 3, initialW=initializers.HeUniform()),

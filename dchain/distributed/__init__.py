@@ -7,6 +7,16 @@
 Launched with ``mpirun -n N``, each rank trains on its slice of every global batch and the
 gradients are averaged over ranks, weighted by samples; without MPI the same script runs on
 one process.
+
+The rule every part of this package follows: **every rank calls the same collectives in the
+same order, and no rank-local event changes that sequence.** Saving a snapshot or an
+optimizer, reporting, an extension that runs on rank 0 alone, a lazy first forward, an empty
+shard: none of them may make one rank call a collective that the others do not. Where a
+decision leads to a collective, every rank makes it from the same facts (the model's
+structure, the global batch, the step number) or the ranks agree on it collectively (the
+small exchange of sample counts and step flags each update makes before backward, see
+``StepFlags``). Code built on this package (extensions, updaters, hooks) must follow the
+rule too: a collective goes where every rank runs, never under ``if comm.rank == 0``.
 """
 import os
 
@@ -19,6 +29,18 @@ from dchain.distributed.evaluator import create_multi_node_evaluator  # noqa: F4
 from dchain.distributed.iterators import ShardedIterator  # noqa: F401
 from dchain.distributed.optimizer import (MultiNodeOptimizer, check_same_model,  # noqa: F401
                                           create_multi_node_optimizer)
+from dchain.distributed.step_flags import StepFlags  # noqa: F401
+from dchain.distributed import functions, links  # noqa: F401,E402
+from dchain.distributed.datasets import create_empty_dataset  # noqa: F401,E402
+from dchain.distributed.links import MultiNodeChainList  # noqa: F401,E402
+# ChainerMN's names for checkpoints, iterators of model parallelism and observations
+from dchain.distributed import extensions  # noqa: F401
+from dchain.distributed.checkpoint import create_multi_node_checkpointer  # noqa: F401
+from dchain.distributed.datasets import scatter_index  # noqa: F401
+from dchain.distributed.multi_node_iterator import (create_multi_node_iterator,  # noqa: F401
+                                                    create_synchronized_iterator)
+from dchain.distributed.observation import (MultiNodeEarlyStoppingTrigger,  # noqa: F401
+                                            ObservationAggregator)
 
 _MPI_ENV = ('PMI_RANK', 'PMI_SIZE', 'PMIX_RANK', 'OMPI_COMM_WORLD_SIZE', 'MPI_LOCALNRANKS',
             'PMI_FD', 'HYDI_CONTROL_FD')

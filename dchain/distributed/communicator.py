@@ -5,6 +5,7 @@
 collective that never completes aborts the job with a message instead of hanging it. GPU
 arrays go through CUDA-aware MPI when the MPI library has it, otherwise through host copies.
 """
+import contextlib
 import functools
 import operator
 import os
@@ -17,6 +18,8 @@ from dchain.distributed import watchdog
 
 _CHUNK = 1 << 30  # bytes per message: MPI counts are 32-bit, so >2 GiB objects go in pieces
 _OPS = ('sum', 'mean', 'max', 'min')
+_P2P_TAG = 1024    # MPI tags of send/recv/sendrecv start here (send_bytes uses 1 and 2)
+_P2P_TAGS = 16384  # user tags: MPI guarantees tags up to 32767
 
 
 def _check_op(op):
@@ -46,18 +49,44 @@ class CommunicatorBase:
     def __repr__(self):
         return '<{} rank {} of {}>'.format(type(self).__name__, self.rank, self.size)
 
+    def busy(self, what):
+        """A context for long work outside collectives (rank 0 writing a snapshot): ranks that
+        wait for this one meanwhile wait beyond the collective timeout instead of aborting."""
+        return contextlib.nullcontext()
+
     # -- models ---------------------------------------------------------------------------------
     def bcast_data(self, model, root=0):
-        """Overwrite every parameter and persistent array of ``model`` with ``root``'s."""
+        """Overwrite every parameter and persistent value of ``model`` with ``root``'s.
+
+        What is sent follows ``root``'s model alone (one object broadcast says which values
+        are arrays), so a persistent array that another rank has not created yet (a lazily
+        sized BatchNormalization that saw no sample) is created there instead of making that
+        rank call different collectives.
+        """
         for _, param in sorted(model.namedparams(include_uninit=False)):
             param.data[...] = self.bcast(param.data, root)
-        for link_path, link in sorted(model.namedlinks(), key=lambda item: item[0]):
-            for name in link._persistent:
-                value = link.__dict__[name]
-                if isinstance(value, numpy.ndarray) or backend.is_gpu_array(value):
-                    value[...] = self.bcast(value, root)
-                else:
-                    link.__dict__[name] = self.bcast_obj(value, root=root)
+        links = sorted(model.namedlinks(), key=lambda item: item[0])
+        persistents = [(link, name) for _, link in links for name in sorted(link._persistent)]
+        kinds = [_is_array(link.__dict__[name]) for link, name in persistents]
+        kinds = self.bcast_obj(kinds if self.rank == root else None, root=root)
+        if len(kinds) != len(persistents):
+            raise ValueError('bcast_data: rank {} has {} persistent values, rank {} has {}'
+                             .format(root, len(kinds), self.rank, len(persistents)))
+        scalars = {}
+        for index, ((link, name), is_array) in enumerate(zip(persistents, kinds)):
+            value = link.__dict__[name]
+            if not is_array:
+                scalars[index] = value
+                continue
+            received = self.bcast(value if self.rank == root or _is_array(value) else None, root)
+            if _is_array(value) and value.shape == received.shape:
+                value[...] = received
+            else:
+                link.__dict__[name] = link._device.send(received)
+        scalars = self.bcast_obj(scalars, root=root)
+        for index, value in scalars.items():
+            link, name = persistents[index]
+            link.__dict__[name] = value
 
     def multi_node_mean_grad(self, model, zero_fill=False):
         """Average every parameter's gradient over the ranks, in place.
@@ -75,6 +104,23 @@ class CommunicatorBase:
             param.grad = self.allreduce(param.grad, 'mean')
 
 
+    # -- point to point on arrays (ChainerMN's send/recv; distributed.functions build on them) --
+    def send(self, data, dest, tag=0):
+        """Send an array, or a tuple or list of arrays, to rank ``dest`` (see MpiCommunicator)."""
+        raise ValueError('{}.send: a communicator of one process has no other rank to send '
+                         'to (dest {})'.format(type(self).__name__, dest))
+
+    def recv(self, source, tag=0):
+        """Receive what rank ``source`` sent with ``send`` (see MpiCommunicator)."""
+        raise ValueError('{}.recv: a communicator of one process has no other rank to receive '
+                         'from (source {})'.format(type(self).__name__, source))
+
+    def sendrecv(self, data, dest, source, tag=0):
+        """Send ``data`` to ``dest`` while receiving from ``source`` (see MpiCommunicator)."""
+        raise ValueError('{}.sendrecv: a communicator of one process has no other rank'.format(
+            type(self).__name__))
+
+
 class SingleCommunicator(CommunicatorBase):
     """A communicator of one process: every collective returns its input. Needs no MPI."""
 
@@ -88,7 +134,7 @@ class SingleCommunicator(CommunicatorBase):
         _check_array('allreduce', x)
         return x.copy()
 
-    def allreduce_inplace(self, buffer, op='sum'):
+    def allreduce_inplace(self, buffer, op='sum', tag=0):
         _check_op(op)
         return buffer
 
@@ -119,6 +165,10 @@ class SingleCommunicator(CommunicatorBase):
 
     def split(self, color, key):
         return SingleCommunicator()
+
+
+def _is_array(value):
+    return isinstance(value, numpy.ndarray) or backend.is_gpu_array(value)
 
 
 def _check_root(root, size):
@@ -158,6 +208,11 @@ class MpiCommunicator(CommunicatorBase):
         if self.size > 1:
             watchdog.install_abort_on_error(MPI.COMM_WORLD.Get_rank())
 
+    def busy(self, what):
+        """See ``CommunicatorBase.busy``; ``what`` says in the waiting ranks' messages what
+        this rank is doing."""
+        return self._watchdog.busy(what)
+
     def _wait(self, request, operation):
         self._watchdog.wait(request, operation, self._watchdog.begin(operation))
 
@@ -189,12 +244,13 @@ class MpiCommunicator(CommunicatorBase):
     def _synchronize(self, x):
         backend.get_array_module(x).cuda.get_current_stream().synchronize()
 
-    def allreduce_inplace(self, buffer, op='sum'):
+    def allreduce_inplace(self, buffer, op='sum', tag=0):
         """Reduce a contiguous array in place over all ranks (GPU arrays are staged through
-        the host unless MPI is CUDA-aware)."""
+        the host unless MPI is CUDA-aware). ``tag``: an int every rank must pass alike (e.g.
+        an update number), checked with the call."""
         if backend.is_gpu_array(buffer) and not self.cuda_aware:
             host = buffer.get()
-            self.allreduce_inplace(host, op)
+            self.allreduce_inplace(host, op, tag)
             buffer.set(host)
             return buffer
         MPI = self._MPI
@@ -348,3 +404,85 @@ class MpiCommunicator(CommunicatorBase):
             self._wait(self._comm.Irecv([view[start:start + _CHUNK], MPI.BYTE], source, 2),
                        operation)
         return bytes(data)
+
+    # -- point to point on arrays ------------------------------------------------------------
+    # A message is a pickled header (tuple or not, shapes, dtypes, GPU or not), then each
+    # array's bytes, all under MPI tag _P2P_TAG + tag: messages between two ranks on one tag
+    # never overtake each other, so a header always precedes its arrays.
+    def _p2p_check(self, operation, peer, argument, tag):
+        if isinstance(peer, bool) or not isinstance(peer, (int, numpy.integer)) or \
+                not 0 <= peer < self.size or peer == self.rank:
+            raise ValueError('{}: {} must be another rank in [0, {}) than this one ({}), got {!r}'
+                             .format(operation, argument, self.size, self.rank, peer))
+        if isinstance(tag, bool) or not isinstance(tag, (int, numpy.integer)) or \
+                not 0 <= tag < _P2P_TAGS:
+            raise ValueError('{}: tag must be an int in [0, {}), got {!r}'.format(
+                operation, _P2P_TAGS, tag))
+        return int(peer), _P2P_TAG + int(tag)
+
+    def _p2p_message(self, operation, data):
+        arrays = tuple(data) if isinstance(data, (tuple, list)) else (data,)
+        for x in arrays:
+            if not (isinstance(x, numpy.ndarray) or backend.is_gpu_array(x)):
+                raise TypeError('{}: data must be an array or a tuple of arrays, got {}'.format(
+                    operation, type(x).__name__))
+        header = (isinstance(data, (tuple, list)), [(x.shape, x.dtype.str) for x in arrays],
+                  any(backend.is_gpu_array(x) for x in arrays))
+        hosts = [numpy.ascontiguousarray(backend.to_cpu(x)) for x in arrays]
+        return pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL), hosts
+
+    def _p2p_buffers(self, header):
+        is_tuple, specs, on_gpu = pickle.loads(header)
+        return is_tuple, on_gpu, [numpy.empty(shape, numpy.dtype(dtype))
+                                  for shape, dtype in specs]
+
+    def _p2p_result(self, is_tuple, on_gpu, arrays):
+        if on_gpu:  # where the sender's arrays were: on this rank's current GPU
+            arrays = [backend.to_gpu(x) for x in arrays]
+        return tuple(arrays) if is_tuple else arrays[0]
+
+    def _p2p_exchange(self, operation, outgoing, dest, source, tag):
+        """Send ``outgoing`` (header, arrays) to ``dest`` and/or receive from ``source`` at once
+        (either may be None): started together, so two ranks exchanging never deadlock."""
+        requests = []
+        if outgoing is not None:
+            header, hosts = outgoing
+            length = numpy.array([len(header)], numpy.int64)
+            requests.append(self._comm.Isend(length, dest, tag))
+            requests.append(self._comm.Isend([header, self._MPI.BYTE], dest, tag))
+            requests += [self._comm.Isend(x, dest, tag) for x in hosts if x.size]
+        received = None
+        if source is not None:
+            length = numpy.zeros(1, numpy.int64)
+            self._wait(self._comm.Irecv(length, source, tag), operation)
+            header = bytearray(int(length[0]))
+            self._wait(self._comm.Irecv([header, self._MPI.BYTE], source, tag), operation)
+            received = self._p2p_buffers(bytes(header))
+            for x in received[2]:
+                if x.size:
+                    self._wait(self._comm.Irecv(x, source, tag), operation)
+        for request in requests:
+            self._wait(request, operation)
+        return None if received is None else self._p2p_result(*received)
+
+    def send(self, data, dest, tag=0):
+        """Send an array, or a tuple or list of arrays (any shapes and dtypes, NumPy or CuPy),
+        to rank ``dest``; rank ``dest`` gets it with ``recv(source=this rank, tag=tag)``.
+        Returns once the data is out of the arrays (they may be changed afterwards)."""
+        dest, mpi_tag = self._p2p_check('send', dest, 'dest', tag)
+        self._p2p_exchange('send', self._p2p_message('send', data), dest, None, mpi_tag)
+
+    def recv(self, source, tag=0):
+        """What rank ``source`` sent with ``send(..., dest=this rank, tag=tag)``: an array, or
+        a tuple when a tuple or list was sent; on this rank's current GPU when the sender's
+        arrays were on a GPU."""
+        source, mpi_tag = self._p2p_check('recv', source, 'source', tag)
+        return self._p2p_exchange('recv', None, None, source, mpi_tag)
+
+    def sendrecv(self, data, dest, source, tag=0):
+        """Send ``data`` to ``dest`` and return what ``source`` sends, both at once (a ring
+        or pairwise exchange that cannot deadlock)."""
+        dest, mpi_tag = self._p2p_check('sendrecv', dest, 'dest', tag)
+        source, _ = self._p2p_check('sendrecv', source, 'source', tag)
+        return self._p2p_exchange('sendrecv', self._p2p_message('sendrecv', data), dest, source,
+                                  mpi_tag)

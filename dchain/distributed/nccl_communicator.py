@@ -60,9 +60,9 @@ class NcclCommunicator(MpiCommunicator):
         event = stream.record()
         self._wait(lambda: event.done, operation)
 
-    def allreduce_inplace(self, buffer, op='sum'):
+    def allreduce_inplace(self, buffer, op='sum', tag=0):
         if not backend.is_gpu_array(buffer):
-            return super().allreduce_inplace(buffer, op)
+            return super().allreduce_inplace(buffer, op, tag)
         nccl = self._nccl
         comm = self._ensure_nccl()
         nccl_op = {'sum': nccl.NCCL_SUM, 'mean': nccl.NCCL_SUM, 'max': nccl.NCCL_MAX,

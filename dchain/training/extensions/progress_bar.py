@@ -1,5 +1,6 @@
 """ProgressBar: training progress, speed and estimated time left."""
 import datetime
+import numbers
 import sys
 import time
 
@@ -28,7 +29,7 @@ class ProgressBar(extension.Extension):
 
     def __init__(self, training_length=None, update_interval=100, bar_length=50,
                  out=sys.stdout):
-        if isinstance(update_interval, bool) or not isinstance(update_interval, int) \
+        if isinstance(update_interval, bool) or not isinstance(update_interval, numbers.Integral) \
                 or update_interval < 1:
             raise ValueError('ProgressBar: update_interval must be a positive int, got {!r}'
                              .format(update_interval))
