@@ -174,3 +174,17 @@ def test_npy_of_objects_is_refused(tmp_path):
     numpy.save(path, numpy.array([{'a': 1}, None], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError, match=r'NpyDataset: cannot map .*objects\.npy'):
         NpyDataset(str(path))
+
+
+def test_an_empty_share_reads_nothing(lazy):
+    import types
+    from dchain import distributed
+    make, arrays = lazy
+    dataset = make('x', 'y')
+    last_rank = types.SimpleNamespace(rank=3, size=4)
+    iterator = distributed.ShardedIterator(dataset, 20, last_rank, shuffle=False)
+    first = next(iterator)  # 20 = 4 x 5: five examples for this rank
+    assert len(first) == 5 and dataset.rows_read == 5
+    xs, ys = concat_examples(next(iterator))  # 3 examples left: none for rank 3
+    assert xs.shape == (0, 2, 3) and ys.shape == (0,) and ys.dtype == numpy.int32
+    assert dataset.rows_read == 5 and dataset.reads == 1
