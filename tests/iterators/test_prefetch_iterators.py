@@ -206,3 +206,11 @@ def test_a_dataset_that_cannot_pickle_is_refused_clearly_without_fork(monkeypatc
                                         'HDF5Dataset, NpyDataset'):
         next(it)
     it.finalize()
+
+
+@pytest.mark.slow
+def test_maxtasksperchild_replaces_workers_and_changes_nothing():
+    with MultiprocessIterator(Squares(), 3, seed=4, n_processes=1, maxtasksperchild=1) as it:
+        reference = SerialIterator(Squares(), 3, seed=4)
+        assert _observe(it, 5) == _observe(reference, 5)
+        assert it._executor._mp_context.get_start_method() in ('forkserver', 'spawn')
