@@ -8,11 +8,12 @@ optimizer (``optimizer.communicator``), so it needs no MPI itself.
   lowest rank holding it picks the newest snapshot that loads, every rank loads that file.
 - ``StopOnSignal``: SIGTERM, SIGUSR1 (Slurm's ``--signal=USR1@60``) and SIGINT set a flag; at
   the next step boundary every rank learns whether any rank got one (``agree_to_stop``: the
-  'stop' flag of the multi-node optimizer's per-update StepFlags exchange), the
-  rank that writes snapshots (rank 0, or the lowest rank holding the extension) writes one, and every rank leaves ``Trainer.run`` with ``TrainingStopped``, whose
-  exit status is ``STOPPED_STATUS`` (75). A second SIGTERM (more than a second after the
-  first: a batch system may deliver one along several paths) or SIGINT, or no step boundary
-  within ``$DCHAIN_STOP_GRACE`` seconds (default 30), ends the process at once.
+  'stop' flag of the multi-node optimizer's per-update StepFlags exchange), the rank that
+  writes snapshots (rank 0, or the lowest rank holding the extension) writes one, and every
+  rank leaves ``Trainer.run`` with ``TrainingStopped``, whose exit status is
+  ``STOPPED_STATUS`` (75). A second SIGTERM (more than a second after the first: a batch
+  system may deliver one along several paths) or SIGINT, or no step boundary within
+  ``$DCHAIN_STOP_GRACE`` seconds (default 30), ends the process at once.
 """
 import contextlib
 import os
