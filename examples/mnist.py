@@ -68,6 +68,13 @@ def parse_args(argv=None):
                         help='snapshot every this many epochs (-1: at the end only)')
     parser.add_argument('--communicator', default='auto',
                         help="'auto', 'single', 'mpi' or 'nccl'")
+    parser.add_argument('--aggregate-metrics', action='store_true',
+                        help='log main/loss and main/accuracy averaged over all ranks (each '
+                             "rank's share of the global batch) instead of rank 0's share")
+    parser.add_argument('--timeline', default='', metavar='FILE',
+                        help='write the forward, backward, exchange and update of every step '
+                             'of every rank to FILE in the output folder, as a Chrome trace '
+                             '(chrome://tracing, ui.perfetto.dev)')
     args = parser.parse_args(argv)
     if args.batchsize <= 0:
         parser.error('--batchsize must be positive, got {}'.format(args.batchsize))
@@ -112,6 +119,12 @@ def main(argv=None):
     trainer = training.Trainer(updater, (args.epoch, 'epoch'), out=args.out)
     evaluator = extensions.Evaluator(test_iter, model, device=device)
     trainer.extend(distributed.create_multi_node_evaluator(evaluator, comm), name='validation')
+    # the extensions that exchange between ranks run on every rank
+    if args.aggregate_metrics:
+        for key in ('main/loss', 'main/accuracy'):
+            trainer.extend(distributed.ObservationAggregator(comm, key), name='mean ' + key)
+    if args.timeline:
+        trainer.extend(extensions.Timeline(args.timeline, comm=comm))
     if comm.rank == 0:
         frequency = args.epoch if args.frequency == -1 else max(1, args.frequency)
         trainer.extend(extensions.snapshot(n_retains=2, autoload=args.resume == 'auto'),

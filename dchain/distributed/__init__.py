@@ -33,6 +33,14 @@ from dchain.distributed.step_flags import StepFlags  # noqa: F401
 from dchain.distributed import functions, links  # noqa: F401,E402
 from dchain.distributed.datasets import create_empty_dataset  # noqa: F401,E402
 from dchain.distributed.links import MultiNodeChainList  # noqa: F401,E402
+# ChainerMN's names for checkpoints, iterators of model parallelism and observations
+from dchain.distributed import extensions  # noqa: F401
+from dchain.distributed.checkpoint import create_multi_node_checkpointer  # noqa: F401
+from dchain.distributed.datasets import scatter_index  # noqa: F401
+from dchain.distributed.multi_node_iterator import (create_multi_node_iterator,  # noqa: F401
+                                                    create_synchronized_iterator)
+from dchain.distributed.observation import (MultiNodeEarlyStoppingTrigger,  # noqa: F401
+                                            ObservationAggregator)
 
 _MPI_ENV = ('PMI_RANK', 'PMI_SIZE', 'PMIX_RANK', 'OMPI_COMM_WORLD_SIZE', 'MPI_LOCALNRANKS',
             'PMI_FD', 'HYDI_CONTROL_FD')

@@ -210,3 +210,9 @@ class ShardedIterator:
             raise ValueError('ShardedIterator.serialize: the snapshot was taken with seed {}, '
                              'this iterator has seed {}'.format(seed, self.seed))
         self._order = None
+
+
+# ChainerMN's iterators for model parallelism live beside ShardedIterator under the same
+# namespace, as ``chainermn.iterators`` has them.
+from dchain.distributed.multi_node_iterator import (create_multi_node_iterator,  # noqa: E402,F401
+                                                    create_synchronized_iterator)

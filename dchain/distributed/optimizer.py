@@ -20,7 +20,7 @@ import contextlib
 
 import numpy
 
-from dchain import backend
+from dchain import _timeline, backend
 from dchain.config import using_config
 from dchain.distributed.step_flags import StepFlags
 from dchain import reporter
@@ -194,7 +194,9 @@ class MultiNodeOptimizer:
                                      grad_scale=count / total if total else 0.0)
             else:
                 target.cleargrads()
+        mark = _timeline.mark() if comm.size > 1 else None
         self._sum_grads(target, 1.0 / comm.size if lossfun is None else None)
+        _timeline.span('exchange', mark)
         actual.unscale_grads()
         actual.apply_grads()
 

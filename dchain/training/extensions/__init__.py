@@ -13,3 +13,4 @@ from dchain.training.extensions.value_observation import observe_lr, observe_val
 from dchain.training.extensions.computational_graph import DumpGraph  # noqa: F401
 from dchain.training.extensions.computational_graph import DumpGraph as dump_graph  # noqa: F401
 from dchain.training.extensions.micro_average import MicroAverage  # noqa: F401
+from dchain.training.extensions.timeline import Timeline  # noqa: F401
