@@ -16,6 +16,8 @@ import os
 import sys
 import warnings
 
+import numpy
+
 import dchain
 import dchain.functions as F
 import dchain.links as L
@@ -28,12 +30,15 @@ class MLP(dchain.Chain):
 
     def __init__(self, n_units, n_out):
         super().__init__()
+        self.dtype = dchain.get_dtype()  # float16 under mixed16
         with self.init_scope():
             self.l1 = L.Linear(None, n_units)
             self.l2 = L.Linear(None, n_units)
             self.l3 = L.Linear(None, n_out)
 
     def forward(self, x):
+        if x.dtype != self.dtype:
+            x = F.cast(x, self.dtype)
         h1 = F.relu(self.l1(x))
         h2 = F.relu(self.l2(h1))
         return self.l3(h2)
@@ -61,6 +66,10 @@ def parse_args(argv=None):
                         help='snapshot every this many epochs (-1: at the end only)')
     parser.add_argument('--communicator', default='auto',
                         help="'auto', 'single', 'mpi' or 'nccl'")
+    parser.add_argument('--dtype', choices=('float32', 'float16', 'mixed16', 'float64'),
+                        default=None,
+                        help='default: $DCHAIN_DTYPE or float32; mixed16: float16 parameters and activations, updated through '
+                             'float32 master copies with dynamic loss scaling')
     parser.add_argument('--aggregate-metrics', action='store_true',
                         help='log main/loss and main/accuracy averaged over all ranks (each '
                              "rank's share of the global batch) instead of rank 0's share")
@@ -91,6 +100,15 @@ def load_data(args, comm):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.dtype is None:
+        dtype = dchain.config.dtype
+    else:
+        dtype = dchain.mixed16 if args.dtype == 'mixed16' else numpy.dtype(args.dtype)
+    with dchain.using_config('dtype', dtype):
+        return train(args)
+
+
+def train(args):
     comm = distributed.create_communicator(args.communicator)
     device = distributed.rank_device(comm, args.device, args.allow_shared_gpu)
     summary = distributed.describe(comm, device)  # collective: every rank takes part
@@ -102,6 +120,9 @@ def main(argv=None):
     model.to_device(device)
     optimizer = distributed.create_multi_node_optimizer(optimizers.Adam(), comm)
     optimizer.setup(model)
+    if dchain.config.dtype is dchain.mixed16:
+        optimizer.use_fp32_update()
+        optimizer.loss_scaling()
 
     train, test = load_data(args, comm)
     train_iter = distributed.ShardedIterator(train, args.batchsize, comm, seed=args.seed)
