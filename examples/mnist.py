@@ -70,6 +70,10 @@ def parse_args(argv=None):
                         default=None,
                         help='default: $DCHAIN_DTYPE or float32; mixed16: float16 parameters and activations, updated through '
                              'float32 master copies with dynamic loss scaling')
+    parser.add_argument('--accumulate', type=int, default=1, metavar='K',
+                        help="process each rank's share of a global batch in K micro-batches "
+                             'whose gradients add up before one exchange and update (the same '
+                             'update, less memory for activations)')
     parser.add_argument('--aggregate-metrics', action='store_true',
                         help='log main/loss and main/accuracy averaged over all ranks (each '
                              "rank's share of the global batch) instead of rank 0's share")
@@ -80,6 +84,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.batchsize <= 0:
         parser.error('--batchsize must be positive, got {}'.format(args.batchsize))
+    if args.accumulate <= 0:
+        parser.error('--accumulate must be positive, got {}'.format(args.accumulate))
     if args.epoch <= 0:
         parser.error('--epoch must be positive, got {}'.format(args.epoch))
     if args.resume and not os.path.isfile(args.resume):
@@ -118,7 +124,8 @@ def train(args):
     dchain.random.seed(args.seed)
     model = L.Classifier(MLP(args.unit, 10))
     model.to_device(device)
-    optimizer = distributed.create_multi_node_optimizer(optimizers.Adam(), comm)
+    optimizer = distributed.create_multi_node_optimizer(optimizers.Adam(), comm,
+                                                        micro_batches=args.accumulate)
     optimizer.setup(model)
     if dchain.config.dtype is dchain.mixed16:
         optimizer.use_fp32_update()
