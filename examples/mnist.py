@@ -6,6 +6,11 @@
     python examples/mnist.py --device @cupy:0     # one GPU; under mpirun each rank takes
                                                   # GPU intra_rank of its node
 
+Long runs: ``--resume auto`` continues from the newest snapshot in ``--out`` (or starts afresh
+when there is none), on any number of ranks. SIGTERM or SIGUSR1 (a batch system ending the job)
+or Ctrl-C stops at the next step with a snapshot and exit status 75; the same command with
+``--resume auto`` then goes on where it stopped (see docs/launch.md).
+
 ``--batchsize`` is the GLOBAL batch: every rank reads its slice of each global batch, so the
 updates do not depend on the number of ranks. Rank 0 alone prints and writes files. Without the
 full MNIST (no network, nothing in $DCHAIN_DATASET_ROOT), a bundled subset of 5,000 real digits
@@ -56,7 +61,9 @@ def parse_args(argv=None):
     parser.add_argument('--allow-shared-gpu', action='store_true',
                         help='let more ranks than GPUs share a node\'s GPUs')
     parser.add_argument('--out', '-o', default='result', help='output folder (rank 0 writes)')
-    parser.add_argument('--resume', '-r', default='', help='snapshot to resume from')
+    parser.add_argument('--resume', '-r', default='',
+                        help="snapshot to resume from, or 'auto': the newest snapshot in --out "
+                             "that loads (none: start afresh)")
     parser.add_argument('--data-dir', default=None,
                         help='dataset cache folder (default $DCHAIN_DATASET_ROOT or '
                              '~/.dchain/dataset)')
@@ -88,7 +95,7 @@ def parse_args(argv=None):
         parser.error('--accumulate must be positive, got {}'.format(args.accumulate))
     if args.epoch <= 0:
         parser.error('--epoch must be positive, got {}'.format(args.epoch))
-    if args.resume and not os.path.isfile(args.resume):
+    if args.resume and args.resume != 'auto' and not os.path.isfile(args.resume):
         parser.error('--resume: no such snapshot file: {}'.format(args.resume))
     return args
 
@@ -148,7 +155,8 @@ def train(args):
         trainer.extend(extensions.Timeline(args.timeline, comm=comm))
     if comm.rank == 0:
         frequency = args.epoch if args.frequency == -1 else max(1, args.frequency)
-        trainer.extend(extensions.snapshot(n_retains=2), trigger=(frequency, 'epoch'))
+        trainer.extend(extensions.snapshot(n_retains=2, autoload=args.resume == 'auto'),
+                       trigger=(frequency, 'epoch'))
         trainer.extend(extensions.LogReport())
         trainer.extend(extensions.PlotReport(['main/loss', 'validation/main/loss'], 'epoch',
                                              file_name='loss.png'))
@@ -158,7 +166,7 @@ def train(args):
             ['epoch', 'main/loss', 'validation/main/loss', 'main/accuracy',
              'validation/main/accuracy', 'elapsed_time']))
         trainer.extend(extensions.ProgressBar())
-    if args.resume:
+    if args.resume and args.resume != 'auto':
         try:
             serializers.load_npz(args.resume, trainer)
         except (OSError, ValueError, KeyError, TypeError) as error:

@@ -5,6 +5,7 @@
 collective that never completes aborts the job with a message instead of hanging it. GPU
 arrays go through CUDA-aware MPI when the MPI library has it, otherwise through host copies.
 """
+import contextlib
 import functools
 import operator
 import os
@@ -47,6 +48,11 @@ class CommunicatorBase:
 
     def __repr__(self):
         return '<{} rank {} of {}>'.format(type(self).__name__, self.rank, self.size)
+
+    def busy(self, what):
+        """A context for long work outside collectives (rank 0 writing a snapshot): ranks that
+        wait for this one meanwhile wait beyond the collective timeout instead of aborting."""
+        return contextlib.nullcontext()
 
     # -- models ---------------------------------------------------------------------------------
     def bcast_data(self, model, root=0):
@@ -201,6 +207,11 @@ class MpiCommunicator(CommunicatorBase):
         self.cuda_aware = os.environ.get('DCHAIN_CUDA_AWARE_MPI', '0') == '1'
         if self.size > 1:
             watchdog.install_abort_on_error(MPI.COMM_WORLD.Get_rank())
+
+    def busy(self, what):
+        """See ``CommunicatorBase.busy``; ``what`` says in the waiting ranks' messages what
+        this rank is doing."""
+        return self._watchdog.busy(what)
 
     def _wait(self, request, operation):
         self._watchdog.wait(request, operation, self._watchdog.begin(operation))

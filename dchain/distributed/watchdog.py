@@ -6,8 +6,11 @@ waiting in (ranks inside a wait answer within ~0.1 s; a rank that is computing, 
 does not), prints one message naming the operation and the ranks that did not arrive, and
 calls MPI_Abort so the launcher ends every process. Well before that, a wait that outlasts
 ``DCHAIN_COLLECTIVE_WARN`` seconds (default 60) asks the same question and prints a warning
-naming the ranks that have not arrived, then goes on waiting.
+naming the ranks that have not arrived, then goes on waiting. A rank inside ``Watchdog.busy``
+(rank 0 writing a snapshot) answers that it is busy, and the ranks waiting for it wait on,
+beyond the timeout, instead of aborting.
 """
+import contextlib
 import os
 import sys
 import threading
@@ -22,6 +25,7 @@ _SPIN_SECONDS = 0.05       # pure polling first: MPI progresses collectives only
 _ANSWER_EVERY = 0.1        # how often a waiting rank answers queries about its state
 _GRACE_SECONDS = 2.0       # how long a stuck rank waits for answers before aborting
 _ABORT_GRACE_SECONDS = 1.0  # how long the message has to reach the launcher before MPI_Abort
+_BUSY = 'busy: '            # how a busy rank's answer starts
 
 _installed = False
 
@@ -70,6 +74,26 @@ class Watchdog:
         self.warn_after = warn_from_env()
         self.calls = {}            # operation name -> how many times it was started
         self._surveys = 0          # numbers the questions, so late answers are recognized
+        self._answer_lock = threading.Lock()
+        self._told_busy = set()
+
+    @contextlib.contextmanager
+    def busy(self, what):
+        """A context in which a thread answers other ranks' queries with 'busy: ``what``', so
+        ranks waiting for this one in a collective wait beyond the timeout. For work outside
+        MPI (writing a file) that may take longer than the timeout."""
+        done = threading.Event()
+
+        def answer():
+            while not done.wait(_ANSWER_EVERY):
+                self._answer(_BUSY + what, 0)
+        thread = threading.Thread(target=answer, name='dchain-busy', daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def begin(self, operation):
         """Count a new call of ``operation``; returns its number (for messages)."""
@@ -108,33 +132,40 @@ class Watchdog:
                 warn_at = deadline
                 self._warn_stuck(operation, call, test, now - start)
             if now > deadline:
-                self._abort_stuck(operation, call)
+                self._abort_stuck(operation, call)  # returns only while a rank is busy
+                deadline = time.monotonic() + self.timeout
 
     def _answer(self, operation, call):
         """Tell any rank that asked which collective this rank is waiting in."""
         MPI = self.MPI
         status = MPI.Status()
-        while self.watch.Iprobe(MPI.ANY_SOURCE, _QUERY_TAG, status):
-            source = status.Get_source()
-            query = bytearray(status.Get_count(MPI.BYTE))
-            self.watch.Recv([query, MPI.BYTE], source, _QUERY_TAG)
-            reply = _encode(operation, call or self.calls.get(operation, 0), _decode(query)[2])
-            self.watch.Send([reply, MPI.BYTE], source, _REPLY_TAG)
+        with self._answer_lock:
+            while self.watch.Iprobe(MPI.ANY_SOURCE, _QUERY_TAG, status):
+                source = status.Get_source()
+                query = bytearray(status.Get_count(MPI.BYTE))
+                self.watch.Recv([query, MPI.BYTE], source, _QUERY_TAG)
+                reply = _encode(operation, call or self.calls.get(operation, 0),
+                                _decode(query)[2])
+                self.watch.Send([reply, MPI.BYTE], source, _REPLY_TAG)
 
     def _survey(self, operation, call, done=None):
         """Ask every other rank which collective it waits in; answers for up to
         ``_GRACE_SECONDS``. Returns (ranks waiting in this one, {rank: (op, call)} of ranks
-        waiting in another, ranks that did not answer); None when ``done()`` turns True first.
+        waiting in another, ranks that did not answer, {rank: what} of ranks that answered
+        they are busy); None when ``done()`` turns True first.
         """
         MPI = self.MPI
         self._surveys += 1
         survey = self._surveys
         mine = _encode(operation, call, survey)
         others = [r for r in range(self.size) if r != self.rank]
+        status = MPI.Status()
+        while self.watch.Iprobe(MPI.ANY_SOURCE, _REPLY_TAG, status):  # late answers of before
+            self.watch.Recv([bytearray(status.Get_count(MPI.BYTE)), MPI.BYTE],
+                            status.Get_source(), _REPLY_TAG)
         sends = [self.watch.Isend([mine, MPI.BYTE], r, _QUERY_TAG) for r in others]
         replies = {}
         until = time.monotonic() + _GRACE_SECONDS
-        status = MPI.Status()
         while time.monotonic() < until and len(replies) < len(others):
             self._answer(operation, call)
             if done is not None and done():
@@ -149,11 +180,25 @@ class Watchdog:
             else:
                 time.sleep(0.01)
         del sends
+        busy = {r: state[0][len(_BUSY):] for r, state in replies.items()
+                if state[0].startswith(_BUSY)}
         arrived = [self.rank] + sorted(r for r, state in replies.items()
                                        if state == (operation, call))
-        elsewhere = {r: state for r, state in replies.items() if state != (operation, call)}
+        elsewhere = {r: state for r, state in replies.items()
+                     if state != (operation, call) and r not in busy}
         missing = [r for r in others if r not in replies]
-        return arrived, elsewhere, missing
+        return arrived, elsewhere, missing, busy
+
+    def _tell_busy(self, operation, call, busy):
+        """Say once per rank that this wait goes on beyond the timeout for a busy rank."""
+        fresh = sorted(set(busy) - self._told_busy)
+        if fresh:
+            sys.stderr.write(''.join(
+                '[rank {}] dchain: {} (call #{}) waits for rank {}, which is {}; waiting '
+                'for it beyond the {:g} s timeout\n'.format(
+                    self.rank, operation, call, r, busy[r], self.timeout) for r in fresh))
+            sys.stderr.flush()
+            self._told_busy.update(fresh)
 
     def _warn_stuck(self, operation, call, done, waited):
         """Print which ranks have not arrived, and go on waiting."""
@@ -161,7 +206,10 @@ class Watchdog:
         found = self._survey(operation, call, done)
         if found is None:  # it completed meanwhile
             return
-        arrived, elsewhere, missing = found
+        arrived, elsewhere, missing, busy = found
+        if busy:
+            self._tell_busy(operation, call, busy)
+            return
         lines = ['[rank {}] dchain: warning: {} (call #{}) has waited {:.0f} s '
                  '(DCHAIN_COLLECTIVE_WARN); it aborts after {:g} s (DCHAIN_COLLECTIVE_TIMEOUT).'
                  .format(self.rank, operation, call, waited, self.timeout),
@@ -176,7 +224,10 @@ class Watchdog:
 
     def _abort_stuck(self, operation, call):
         call = call or self.calls.get(operation, 0)
-        arrived, elsewhere, missing = self._survey(operation, call)
+        arrived, elsewhere, missing, busy = self._survey(operation, call)
+        if busy:  # a rank writing a snapshot: wait on
+            self._tell_busy(operation, call, busy)
+            return
         lines = ['[rank {}] dchain: {} (call #{}) did not complete within {:g} s '
                  '(DCHAIN_COLLECTIVE_TIMEOUT).'.format(self.rank, operation, call, self.timeout),
                  '  ranks waiting in it: {}'.format(_ranks(sorted(arrived)))]

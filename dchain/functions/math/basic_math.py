@@ -231,6 +231,13 @@ def add(*xs):
             ', '.join(_type_name(x) for x in xs)))
     if not isinstance(like, Variable):
         like = Variable(like, requires_grad=False)
+    if len(xs) > 2:
+        # As in Chainer, only the two-term form casts an array to the first term's dtype.
+        typed = [(i, x.dtype) for i, x in enumerate(xs) if isinstance(x, Variable) or _is_array(x)]
+        for index, dtype in typed:
+            if dtype != typed[0][1]:
+                raise TypeError('add: every term must have the same dtype, got {} (term {}) and '
+                                '{} (term {})'.format(typed[0][1], typed[0][0], dtype, index))
     xs = [_operand('add', x, like) for x in xs]
     if len(xs) == 2:
         return Add().apply(xs)[0]
