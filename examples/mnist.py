@@ -81,6 +81,9 @@ def parse_args(argv=None):
                         help="process each rank's share of a global batch in K micro-batches "
                              'whose gradients add up before one exchange and update (the same '
                              'update, less memory for activations)')
+    parser.add_argument('--allreduce-grad-dtype', choices=('float16', 'float32', 'float64'),
+                        default=None, help='exchange the gradients in this dtype (float16: '
+                                           'half the bytes)')
     parser.add_argument('--aggregate-metrics', action='store_true',
                         help='log main/loss and main/accuracy averaged over all ranks (each '
                              "rank's share of the global batch) instead of rank 0's share")
@@ -122,7 +125,8 @@ def main(argv=None):
 
 
 def train(args):
-    comm = distributed.create_communicator(args.communicator)
+    comm = distributed.create_communicator(args.communicator,
+                                           allreduce_grad_dtype=args.allreduce_grad_dtype)
     device = distributed.rank_device(comm, args.device, args.allow_shared_gpu)
     summary = distributed.describe(comm, device)  # collective: every rank takes part
     if comm.rank == 0:

@@ -22,6 +22,7 @@ import numpy
 
 from dchain import _timeline, backend
 from dchain._accumulation import Accumulation, count_samples
+from dchain.distributed.compression import ExchangeBuffers
 from dchain.config import using_config
 from dchain.distributed.step_flags import StepFlags
 from dchain import reporter
@@ -109,7 +110,7 @@ class MultiNodeOptimizer(Accumulation):
     """
 
     _OWN = ('actual_optimizer', 'communicator', 'zero_fill', 'deterministic', 'step_flags',
-            '_synchronized', '_buffer')
+            '_synchronized', '_buffer', '_exchange')
     backward_passes_per_step = 1   # Horovod's: update calls per step, gradients summed
     _passes = 0
 
@@ -131,6 +132,7 @@ class MultiNodeOptimizer(Accumulation):
         self.step_flags = StepFlags()
         self._synchronized = False
         self._buffer = None
+        self._exchange = None
 
     def __getattr__(self, name):
         # Called only for names not found on the wrapper: they are the actual optimizer's.
@@ -311,7 +313,16 @@ class MultiNodeOptimizer(Accumulation):
                                  'as zeros'.format(', '.join(partial)))
         if not present.any():
             return
+        exchange_dtype = getattr(comm, 'allreduce_grad_dtype', None)
         for flat in self._grad_buffers(params):
+            if comm.size > 1 and exchange_dtype is not None and exchange_dtype != flat.dtype:
+                # compressed exchange: cast (and scale) once into the exchange buffer
+                if self._exchange is None:
+                    self._exchange = ExchangeBuffers()
+                self._exchange.sum(comm, flat, exchange_dtype,
+                                   None if scale is None or scale == 1 else scale,
+                                   self.deterministic)
+                continue
             if comm.size > 1:
                 if self.deterministic:
                     flat[...] = comm.allreduce_deterministic(flat)
