@@ -21,6 +21,8 @@ import os
 import sys
 import warnings
 
+import numpy
+
 import dchain
 import dchain.functions as F
 import dchain.links as L
@@ -33,6 +35,7 @@ class MLP(dchain.Chain):
 
     def __init__(self, n_units, n_out, bn=False):
         super().__init__()
+        self.dtype = dchain.get_dtype()  # float16 under mixed16
         with self.init_scope():
             self.l1 = L.Linear(None, n_units)
             self.l2 = L.Linear(None, n_units)
@@ -43,6 +46,8 @@ class MLP(dchain.Chain):
         self.bn = bn
 
     def forward(self, x):
+        if x.dtype != self.dtype:
+            x = F.cast(x, self.dtype)
         h1 = self.l1(x)
         h1 = F.relu(self.bn1(h1) if self.bn else h1)
         h2 = self.l2(h1)
@@ -74,6 +79,17 @@ def parse_args(argv=None):
                         help='snapshot every this many epochs (-1: at the end only)')
     parser.add_argument('--communicator', default='auto',
                         help="'auto', 'single', 'mpi' or 'nccl'")
+    parser.add_argument('--dtype', choices=('float32', 'float16', 'mixed16', 'float64'),
+                        default=None,
+                        help='default: $DCHAIN_DTYPE or float32; mixed16: float16 parameters and activations, updated through '
+                             'float32 master copies with dynamic loss scaling')
+    parser.add_argument('--accumulate', type=int, default=1, metavar='K',
+                        help="process each rank's share of a global batch in K micro-batches "
+                             'whose gradients add up before one exchange and update (the same '
+                             'update, less memory for activations)')
+    parser.add_argument('--allreduce-grad-dtype', choices=('float16', 'float32', 'float64'),
+                        default=None, help='exchange the gradients in this dtype (float16: '
+                                           'half the bytes)')
     parser.add_argument('--aggregate-metrics', action='store_true',
                         help='log main/loss and main/accuracy averaged over all ranks (each '
                              "rank's share of the global batch) instead of rank 0's share")
@@ -87,6 +103,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.batchsize <= 0:
         parser.error('--batchsize must be positive, got {}'.format(args.batchsize))
+    if args.accumulate <= 0:
+        parser.error('--accumulate must be positive, got {}'.format(args.accumulate))
     if args.epoch <= 0:
         parser.error('--epoch must be positive, got {}'.format(args.epoch))
     if args.resume and args.resume != 'auto' and not os.path.isfile(args.resume):
@@ -107,7 +125,17 @@ def load_data(args, comm):
 
 def main(argv=None):
     args = parse_args(argv)
-    comm = distributed.create_communicator(args.communicator)
+    if args.dtype is None:
+        dtype = dchain.config.dtype
+    else:
+        dtype = dchain.mixed16 if args.dtype == 'mixed16' else numpy.dtype(args.dtype)
+    with dchain.using_config('dtype', dtype):
+        return train(args)
+
+
+def train(args):
+    comm = distributed.create_communicator(args.communicator,
+                                           allreduce_grad_dtype=args.allreduce_grad_dtype)
     device = distributed.rank_device(comm, args.device, args.allow_shared_gpu)
     summary = distributed.describe(comm, device)  # collective: every rank takes part
     if comm.rank == 0:
@@ -120,8 +148,12 @@ def main(argv=None):
         # train as one process with the same global batch would.
         model = distributed.create_mnbn_model(model, comm)
     model.to_device(device)
-    optimizer = distributed.create_multi_node_optimizer(optimizers.Adam(), comm)
+    optimizer = distributed.create_multi_node_optimizer(optimizers.Adam(), comm,
+                                                        micro_batches=args.accumulate)
     optimizer.setup(model)
+    if dchain.config.dtype is dchain.mixed16:
+        optimizer.use_fp32_update()
+        optimizer.loss_scaling()
 
     train, test = load_data(args, comm)
     train_iter = distributed.ShardedIterator(train, args.batchsize, comm, seed=args.seed)

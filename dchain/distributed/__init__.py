@@ -35,7 +35,7 @@ from dchain.distributed import functions, links  # noqa: F401,E402
 from dchain.distributed.datasets import create_empty_dataset  # noqa: F401,E402
 from dchain.distributed.links import MultiNodeChainList  # noqa: F401,E402
 # ChainerMN's names for checkpoints, iterators of model parallelism and observations
-from dchain.distributed import extensions  # noqa: F401
+from dchain.distributed import compression, extensions  # noqa: F401
 from dchain.distributed.checkpoint import create_multi_node_checkpointer  # noqa: F401
 from dchain.distributed.datasets import scatter_index  # noqa: F401
 from dchain.distributed.multi_node_iterator import (create_multi_node_iterator,  # noqa: F401
@@ -60,7 +60,8 @@ def launched_with_mpi():
     return any(name in os.environ for name in _MPI_ENV)
 
 
-def create_communicator(communicator_name='auto', mpi_comm=None, timeout=None, **kwargs):
+def create_communicator(communicator_name='auto', mpi_comm=None, timeout=None,
+                        allreduce_grad_dtype=None, **kwargs):
     """Create a communicator.
 
     Args:
@@ -73,7 +74,16 @@ def create_communicator(communicator_name='auto', mpi_comm=None, timeout=None, *
         mpi_comm: the mpi4py communicator to use (COMM_WORLD when None).
         timeout: seconds before a collective that never completes aborts the job (default
             ``$DCHAIN_COLLECTIVE_TIMEOUT`` or 1800).
+        allreduce_grad_dtype: the dtype gradients are exchanged in by the multi-node
+            optimizer (None: their own). ``'float16'`` halves the bytes sent for float16's
+            rounding of the gradient (see ``dchain.distributed.compression``).
     """
+    comm = _create(communicator_name, mpi_comm, timeout, kwargs)
+    comm.allreduce_grad_dtype = compression.grad_dtype(allreduce_grad_dtype)
+    return comm
+
+
+def _create(communicator_name, mpi_comm, timeout, kwargs):
     if communicator_name not in _NAMES:
         raise ValueError('create_communicator: communicator_name must be one of {}, got {!r}'
                          .format(', '.join(sorted(_NAMES)), communicator_name))

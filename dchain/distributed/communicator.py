@@ -45,6 +45,7 @@ class CommunicatorBase:
     """
 
     name = None
+    allreduce_grad_dtype = None  # the dtype the multi-node optimizer exchanges gradients in
 
     def __repr__(self):
         return '<{} rank {} of {}>'.format(type(self).__name__, self.rank, self.size)
@@ -175,6 +176,12 @@ class SingleCommunicator(CommunicatorBase):
         """Nothing to compare with one process."""
 
 
+def _add_float16(source, target, datatype):
+    """A user-defined MPI operation: ``target += source`` on float16 words."""
+    numpy.add(numpy.frombuffer(target, numpy.float16), numpy.frombuffer(source, numpy.float16),
+              out=numpy.frombuffer(target, numpy.float16))
+
+
 def _is_array(value):
     return isinstance(value, numpy.ndarray) or backend.is_gpu_array(value)
 
@@ -302,9 +309,27 @@ class MpiCommunicator(CommunicatorBase):
             return buffer
         MPI = self._MPI
         mpi_op = {'sum': MPI.SUM, 'mean': MPI.SUM, 'max': MPI.MAX, 'min': MPI.MIN}[op]
-        request = self._comm.Iallreduce(MPI.IN_PLACE, self._mpi_buffer(buffer), mpi_op)
+        target = self._mpi_buffer(buffer)
+        if buffer.dtype == numpy.float16 and op in ('sum', 'mean') and \
+                not backend.is_gpu_array(buffer):
+            target, mpi_op = self._float16_sum(buffer)
+        request = self._comm.Iallreduce(MPI.IN_PLACE, target, mpi_op)
         self._wait(request, 'allreduce', call)
         return self._finish(buffer, op)
+
+    def _float16_sum(self, buffer):
+        """How MPI sums a float16 buffer: natively where mpi4py knows a half type (MPICH),
+        else as 16-bit words with a user-defined operation that adds them as float16."""
+        MPI = self._MPI
+        if getattr(self, '_half_op', None) is None:
+            try:
+                from mpi4py.util import dtlib
+                dtlib.from_numpy_dtype(numpy.float16)
+                self._half_op = (None, MPI.SUM)
+            except Exception:
+                self._half_op = (MPI.UINT16_T, MPI.Op.Create(_add_float16, commute=True))
+        datatype, mpi_op = self._half_op
+        return (buffer if datatype is None else [buffer, datatype]), mpi_op
 
     def _finish(self, buffer, op):
         """Turn the reduced sum into a mean when asked (integers round down)."""
