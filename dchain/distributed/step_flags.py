@@ -26,7 +26,7 @@ An exchange can also be made outside an update (``exchange(comm, tag)``), e.g. a
 """
 import numpy
 
-SLOTS = 16
+SLOTS = 16  # agreement.PAYLOAD: the int64 values a header carries
 _PREDECLARED = ('samples', 'uninitialized', 'stop', 'nonfinite')
 
 
@@ -90,14 +90,16 @@ class StepFlags:
         """True when every rank had ``name`` set to 1 at the last exchange."""
         return self.total(name) == self.size
 
-    def exchange(self, comm, tag=0):
+    def exchange(self, comm, tag=0, announce=None):
         """Sum every rank's values over ``comm`` (one small allreduce, a collective: every rank
         calls it), store the totals, and clear the local values. ``tag`` (e.g. the update
         number) must be the same on every rank: a rank that skipped an update is caught here.
-        Returns self."""
+        ``announce``: see ``check_collective``. Returns self."""
         buffer = self._local.copy()
         self._local -= buffer  # a value set meanwhile (by a signal handler) is kept
-        comm.allreduce_inplace(buffer, 'sum', tag=tag)
+        # The values ride on the agreement check itself: one round trip in all.
+        comm.check_collective('allreduce', buffer.dtype, buffer.size, reduction='sum', tag=tag,
+                              announce=announce, payload=buffer)
         self._totals = buffer
         self.size = comm.size
         return self
