@@ -23,6 +23,8 @@ registration order, which must therefore be the same on every rank. Predeclared 
 - ``'nonfinite'``: a rank saw an inf or NaN (dynamic loss scaling: skip the step everywhere).
 
 An exchange can also be made outside an update (``exchange(comm, tag)``), e.g. after backward.
+The values ride on the collective's agreement header (``check_collective(payload=...)``), so an
+exchange is one tiny round trip, checked like every collective.
 """
 import numpy
 
