@@ -135,7 +135,7 @@ class SingleCommunicator(CommunicatorBase):
         _check_array('allreduce', x)
         return x.copy()
 
-    def allreduce_inplace(self, buffer, op='sum', tag=0):
+    def allreduce_inplace(self, buffer, op='sum', tag=0, announce=None, announced=False):
         _check_op(op)
         return buffer
 
@@ -168,7 +168,7 @@ class SingleCommunicator(CommunicatorBase):
         return SingleCommunicator()
 
     def check_collective(self, operation, dtype=None, count=None, root=None, reduction=None,
-                         tag=0):
+                         tag=0, announce=None, payload=None):
         """Nothing to agree on with one process."""
         return 0
 
@@ -219,6 +219,7 @@ class MpiCommunicator(CommunicatorBase):
         inter.Free()
         self.timeout = watchdog.timeout_from_env(timeout)
         self._calls = 0
+        self._announced = None
         self._watchdog = watchdog.Watchdog(self._comm, self.timeout)
         self.cuda_aware = os.environ.get('DCHAIN_CUDA_AWARE_MPI', '0') == '1'
         if self.size > 1:
@@ -235,21 +236,35 @@ class MpiCommunicator(CommunicatorBase):
                             call if call is not None else self._watchdog.begin(operation))
 
     def check_collective(self, operation, dtype=None, count=None, root=None, reduction=None,
-                         tag=0):
+                         tag=0, announce=None, payload=None):
         """The one checked path every collective takes before its data moves: one tiny
         allreduce confirms that every rank calls ``operation`` as its next collective, with
         the same dtype, element count, root, reduction and ``tag`` (None: not known on this
         rank, matches anything). Raises ``CollectiveMismatchError`` on every rank otherwise.
-        Returns the call number (the collectives of this communicator, counted from 1)."""
+        Returns the call number (the collectives of this communicator, counted from 1).
+
+        ``announce=(dtype, count)`` also agrees on a sum-allreduce of that array that every
+        rank makes later with ``allreduce_inplace(buffer, announced=True)``, without a header
+        round trip of its own (the multi-node optimizer announces its gradient allreduce in
+        the update's first exchange). Every rank must announce alike, and any collective
+        between the two must be made by every rank alike (they are checked as usual).
+        ``payload``: an int64 array of at most ``agreement.PAYLOAD`` values, replaced in place
+        by its sum over the ranks, in the same round trip (the whole allreduce of a small
+        exchange).
+        """
         self._calls += 1
         call = self._calls
+        if announce is not None:
+            self._announced = (numpy.dtype(announce[0]), int(announce[1]))
         if self.size == 1:
             return call
-        mine = agreement.header(operation, call, dtype, count, root, reduction, tag)
-        packed = agreement.pack(mine)
-        self._wait(self._comm.Iallreduce(self._MPI.IN_PLACE, packed, self._MPI.MIN),
+        mine = agreement.header(operation, call, dtype, count, root, reduction, tag, announce)
+        packed = agreement.pack(mine, payload)
+        self._wait(self._comm.Iallreduce(self._MPI.IN_PLACE, packed, self._MPI.SUM),
                    operation, call)
         if agreement.agreed(packed):
+            if payload is not None:
+                payload[...] = agreement.payload_of(packed, len(payload))
             return call
         rows = numpy.empty((self.size, len(mine)), numpy.int64)
         self._wait(self._comm.Iallgather(mine, rows), operation, call)
@@ -291,14 +306,25 @@ class MpiCommunicator(CommunicatorBase):
     def _synchronize(self, x):
         backend.get_array_module(x).cuda.get_current_stream().synchronize()
 
-    def allreduce_inplace(self, buffer, op='sum', tag=0):
+    def allreduce_inplace(self, buffer, op='sum', tag=0, announce=None, announced=False):
         """Reduce a contiguous array in place over all ranks (GPU arrays are staged through
         the host unless MPI is CUDA-aware). ``tag``: an int every rank must pass alike (e.g.
-        an update number), checked with the call."""
+        an update number), checked with the call. ``announce``: agree on a later allreduce
+        too (see ``check_collective``); ``announced``: this sum was agreed on in an earlier
+        header, so it makes no header call."""
         _check_op(op)
         _check_array('allreduce_inplace', buffer)
+        if announced:
+            expected, self._announced = self._announced, None
+            if op != 'sum' or expected != (buffer.dtype, buffer.size):
+                raise RuntimeError('allreduce_inplace(announced=True): the announced allreduce '
+                                   'was {}, this one is {} {}[{}]'.format(
+                                       'none' if expected is None else '{}[{}]'.format(
+                                           *expected), op, buffer.dtype, buffer.size))
+            self._calls += 1
+            return self._allreduce_inplace(buffer, op, self._calls)
         call = self.check_collective('allreduce', buffer.dtype, buffer.size, reduction=op,
-                                     tag=tag)
+                                     tag=tag, announce=announce)
         return self._allreduce_inplace(buffer, op, call)
 
     def _allreduce_inplace(self, buffer, op, call):

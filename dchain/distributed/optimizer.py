@@ -218,8 +218,9 @@ class MultiNodeOptimizer(Accumulation):
         flags.set('samples', count)
         if not self._synchronized:
             flags.set('uninitialized', any(p.data is None for p in target.params()))
+        announce = self._gradient_allreduce(target, collective_forward)
         try:
-            flags.exchange(comm, tag=actual.t)
+            flags.exchange(comm, tag=actual.t, announce=announce)
         except CollectiveMismatchError as error:
             _explain_skipped_update(error)
             raise
@@ -236,7 +237,7 @@ class MultiNodeOptimizer(Accumulation):
                 target.cleargrads()
         mark = _timeline.mark() if comm.size > 1 else None
         self._sum_grads(target, 1.0 / comm.size if lossfun is None else None,
-                        total if lossfun is not None else comm.size)
+                        total if lossfun is not None else comm.size, announce is not None)
         _timeline.span('exchange', mark)
         actual.unscale_grads()
         actual.apply_grads()
@@ -268,10 +269,26 @@ class MultiNodeOptimizer(Accumulation):
         flags.exchange(comm, tag=actual.t)
         total = flags.total('samples')
         mark = _timeline.mark() if comm.size > 1 else None
-        self._sum_grads(target, 1.0 / total if total else None, total)
+        self._sum_grads(target, 1.0 / total if total else None, total, False)
         _timeline.span('exchange', mark)
         actual.unscale_grads()
         actual.apply_grads()
+
+    def _gradient_allreduce(self, target, collective_forward):
+        """The (dtype, size) of the gradient allreduce to announce in the step exchange, so
+        that it needs no header round trip of its own; None when it is checked on its own.
+
+        Decided from facts every rank shares (the checked model, the settings): announced
+        once the model is synchronized, when its gradients form one buffer (one dtype, one
+        device) and nothing in the forward calls collectives (MultiNodeBatchNormalization's
+        are checked one by one, so the gradient allreduce after them is too)."""
+        if (self.communicator.size == 1 or not self._synchronized or self.deterministic
+                or collective_forward or _forward_is_collective(target)):
+            return None
+        params = [p.data for p in target.params(include_uninit=False)]
+        if not params or len({(a.dtype, backend.is_gpu_array(a)) for a in params}) != 1:
+            return None
+        return params[0].dtype, sum(a.size for a in params)
 
     def _size_lazy_links(self, lossfun, args, kwds):
         """Run the forward once so lazily initialized links take their shapes, before the
@@ -312,7 +329,7 @@ class MultiNodeOptimizer(Accumulation):
         self._buffer.gather_grads()
         return self._buffer.flats()
 
-    def _sum_grads(self, target, scale, total):
+    def _sum_grads(self, target, scale, total, announced):
         comm = self.communicator
         params = [p for _, p in sorted(target.namedparams(include_uninit=False),
                                        key=lambda item: item[0])]
@@ -352,7 +369,7 @@ class MultiNodeOptimizer(Accumulation):
                 if self.deterministic:
                     flat[...] = comm.allreduce_deterministic(flat)
                 else:
-                    comm.allreduce_inplace(flat)
+                    comm.allreduce_inplace(flat, announced=announced)
             if scale is not None and scale != 1:
                 flat *= scale
         if present is not None:
@@ -368,6 +385,10 @@ def check_same_model(comm, link):
     mine = [(path, None if p.data is None else tuple(p.data.shape),
              None if p.data is None else str(p.data.dtype))
             for path, p in sorted(link.namedparams(), key=lambda item: item[0])]
+    # Links whose forward is a collective must be the same everywhere too.
+    mine += [('{} ({})'.format(path or '/', type(sub).__name__), (), 'collective forward')
+             for path, sub in sorted(link.namedlinks(), key=lambda item: item[0])
+             if getattr(sub, 'forward_is_collective', False)]
     everyone = comm.allgather_obj(mine)
     reference = everyone[0]
     problems = []
