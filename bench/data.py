@@ -143,8 +143,10 @@ class Costly:
     def take(self, indices):
         if self.kind != 'wait':
             return [self[i] for i in indices.tolist()]
+        from dchain.dataset.convert import gathered
         time.sleep(self.cost * len(indices))
-        return list(zip(self.x[indices], self.t[indices]))
+        x, t = self.x[indices], self.t[indices]
+        return gathered(list(zip(x, t)), (x, t))  # batch arrays, as HDF5Dataset.take gives
 
 
 def run_prefetch(args, say):
