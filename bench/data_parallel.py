@@ -12,6 +12,7 @@ mlp-large (784-1000-1000-10, ReLU, Adam), 100 samples per rank per step. Phases:
 - ``2 ranks, float16 exchange``: ``allreduce_grad_dtype='float16'``;
 - ``2 ranks, timeline on``: the step while ``extensions.Timeline`` records;
 - ``2 ranks, accumulate 4``: ``micro_batches=4`` (4 x 25 samples, one exchange);
+- ``2 ranks, sharded state``: ``shard_optimizer_state=True`` (ZeRO-1);
 - ``4 micro steps, no exchange``: four full steps of 25 samples each on both ranks at once;
 - ``Allreduce``: one in-place allreduce of the 1.8 M float32 gradient through dchain's
   communicator.
@@ -44,13 +45,22 @@ class MLP(dchain.Chain):
         return self.l3(F.relu(self.l2(F.relu(self.l1(x)))))
 
 
-def make(comm, micro_batches=1):
+def make(comm, micro_batches=1, shard=False):
     dchain.random.seed(0)
     model = L.Classifier(MLP())
     optimizer = distributed.create_multi_node_optimizer(optimizers.Adam(), comm,
-                                                        micro_batches=micro_batches)
+                                                        micro_batches=micro_batches,
+                                                        shard_optimizer_state=shard)
     optimizer.setup(model)
     return model, optimizer
+
+
+def state_bytes(optimizer):
+    """Bytes of optimizer state this rank holds."""
+    if optimizer._shards is not None:
+        return sum(array.nbytes for array in optimizer._shards.state.values())
+    return sum(value.nbytes for param in optimizer.target.params()
+               for value in (param.update_rule.state or {}).values())
 
 
 def main(argv=None):
@@ -75,6 +85,7 @@ def main(argv=None):
         '2 ranks, float16 exchange': make(comm16),
         '2 ranks, timeline on': make(comm),
         '2 ranks, accumulate 4': make(comm, micro_batches=4),
+        '2 ranks, sharded state': make(comm, shard=True),
         '4 micro steps, no exchange': make(single),
     }
     gradient = numpy.ones(sum(p.size for p in setups['2 ranks'][0].params()), numpy.float32)
@@ -136,6 +147,12 @@ def main(argv=None):
         ('accumulate 4 / 4 micro steps without exchange',
          medians['2 ranks, accumulate 4'] / medians['4 micro steps, no exchange'], '<= 1.05'),
         ('timeline on / off', medians['2 ranks, timeline on'] / two, '<= 1.02'),
+        ('2 ranks sharded state / 1-rank step (other idle)',
+         medians['2 ranks, sharded state'] / one, '<= 1.0'),
+        ('2 ranks sharded state / 2 ranks unsharded', medians['2 ranks, sharded state'] / two,
+         '-'),
+        ('optimizer state per rank, sharded / unsharded', state_bytes(
+            setups['2 ranks, sharded state'][1]) / state_bytes(setups['2 ranks'][1]), '<= 0.55'),
     ]
     print()
     print('ratio | value | target')
