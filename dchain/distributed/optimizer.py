@@ -238,13 +238,12 @@ class MultiNodeOptimizer(Accumulation):
         """Sum the gradients over the ranks (times ``scale``), then update."""
         comm = self.communicator
         actual = self.actual_optimizer
-        mark = _timeline.mark() if comm.size > 1 else None
         if self.shard_optimizer_state:
             if self._shards is None:
                 self._shards = ShardedState(self)  # collective: every rank's first step
-            self._shards.step(scale)
-            _timeline.span('exchange', mark)
+            self._shards.step(scale)  # marks its exchanges and its update for the timeline
             return
+        mark = _timeline.mark() if comm.size > 1 else None
         self._sum_grads(target, scale)
         _timeline.span('exchange', mark)
         actual.unscale_grads()

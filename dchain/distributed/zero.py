@@ -25,7 +25,7 @@ import warnings
 
 import numpy
 
-from dchain import backend
+from dchain import _timeline, backend
 from dchain.optimizer import work_dtype
 from dchain.variable import Parameter
 
@@ -101,6 +101,7 @@ class ShardedState:
         actual = optimizer.actual_optimizer
         comm = optimizer.communicator
         flat = self.flat
+        mark = _timeline.mark()
         flat.gather_grads()
         comm.reduce_scatter(flat.grad, self.grad, self.counts)
         grad = self.grad
@@ -117,6 +118,8 @@ class ShardedState:
                 warnings.warn('{}: non-finite gradient (update {}, loss scale {:g}): the step '
                               'is skipped and the scale halved'.format(
                                   type(actual).__name__, actual.t + 1, actual._loss_scale))
+        _timeline.span('exchange', mark)
+        mark = _timeline.mark()
         actual.t += 1
         if not actual._loss_scaling_isnan:
             rule = self.rule
@@ -125,7 +128,10 @@ class ShardedState:
                 param.update_rule.t += 1
             rule.update_arrays(rule.step_coefficients(), flat.data[self.start:self.stop], grad,
                                self.state, self.work)
+        _timeline.span('update', mark)
+        mark = _timeline.mark()
         comm.allgatherv_inplace(flat.data, self.counts)
+        _timeline.span('exchange', mark)
         actual.update_loss_scale()
 
     def save(self, serializer):
