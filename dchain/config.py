@@ -143,6 +143,8 @@ def get_dtype(dtype=None, map_mixed16=None):
     """
     if dtype is None:
         dtype = config.dtype
+        if dtype is None:  # unset: Chainer's default (numpy.dtype(None) would be float64)
+            dtype = numpy.float32
     if dtype is mixed16 and map_mixed16 is not None:
         dtype = map_mixed16
     try:

@@ -1,7 +1,8 @@
 """Initializers: callables that fill an array in place, as in Chainer.
 
-Each draws from a ``numpy.random.Generator``: the one given as ``rng``, or dchain's global
-generator (``dchain.random.seed(n)`` makes it repeatable).
+Each draws from a ``numpy.random.Generator``: the one given as ``rng``, or else NumPy's global
+random state, as in Chainer (``numpy.random.seed(n)`` or ``dchain.random.seed(n)`` makes it
+repeatable). Values are drawn on the host, so a model initializes alike on the CPU and a GPU.
 """
 import math
 
@@ -17,7 +18,7 @@ class Initializer:
 
     Args:
         dtype: the dtype of arrays this initializer creates (``config.dtype`` when None).
-        rng: a ``numpy.random.Generator``; None uses dchain's global generator.
+        rng: a ``numpy.random.Generator``; None draws from NumPy's global random state.
     """
 
     def __init__(self, dtype=None, rng=None):

@@ -31,21 +31,27 @@ from dchain.training import extensions
 
 
 class MLP(dchain.Chain):
-    """784 -> n_units -> n_units -> n_out with ReLU."""
+    """784 -> n_units -> n_units -> n_out with ReLU (and batch normalization with ``bn``)."""
 
-    def __init__(self, n_units, n_out):
+    def __init__(self, n_units, n_out, bn=False):
         super().__init__()
         self.dtype = dchain.get_dtype()  # float16 under mixed16
         with self.init_scope():
             self.l1 = L.Linear(None, n_units)
             self.l2 = L.Linear(None, n_units)
             self.l3 = L.Linear(None, n_out)
+            if bn:
+                self.bn1 = L.BatchNormalization(n_units)
+                self.bn2 = L.BatchNormalization(n_units)
+        self.bn = bn
 
     def forward(self, x):
         if x.dtype != self.dtype:
             x = F.cast(x, self.dtype)
-        h1 = F.relu(self.l1(x))
-        h2 = F.relu(self.l2(h1))
+        h1 = self.l1(x)
+        h1 = F.relu(self.bn1(h1) if self.bn else h1)
+        h2 = self.l2(h1)
+        h2 = F.relu(self.bn2(h2) if self.bn else h2)
         return self.l3(h2)
 
 
@@ -92,6 +98,9 @@ def parse_args(argv=None):
                         help='write the forward, backward, exchange and update of every step '
                              'of every rank to FILE in the output folder, as a Chrome trace '
                              '(chrome://tracing, ui.perfetto.dev)')
+    parser.add_argument('--bn', action='store_true',
+                        help='batch normalization after each hidden layer, synchronized over '
+                             'the ranks (statistics of the global batch)')
     args = parser.parse_args(argv)
     if args.batchsize <= 0:
         parser.error('--batchsize must be positive, got {}'.format(args.batchsize))
@@ -134,7 +143,11 @@ def train(args):
         print(summary, flush=True)
 
     dchain.random.seed(args.seed)
-    model = L.Classifier(MLP(args.unit, 10))
+    model = L.Classifier(MLP(args.unit, 10, bn=args.bn))
+    if args.bn:
+        # Every BatchNormalization computes its statistics over the global batch, so N ranks
+        # train as one process with the same global batch would.
+        model = distributed.create_mnbn_model(model, comm)
     model.to_device(device)
     optimizer = distributed.create_multi_node_optimizer(optimizers.Adam(), comm,
                                                         micro_batches=args.accumulate)

@@ -130,3 +130,8 @@ def test_configuration_module_is_chainers_name_for_config():
     with configuration.using_config('train', False):
         assert config.train is False
     assert config.train is True
+
+
+def test_unset_dtype_means_float32():
+    with using_config('dtype', None):
+        assert dchain.get_dtype() == numpy.dtype(numpy.float32)

@@ -20,6 +20,7 @@ rule too: a collective goes where every rank runs, never under ``if comm.rank ==
 """
 import os
 
+from dchain.distributed.agreement import CollectiveMismatchError  # noqa: F401
 from dchain.distributed.communicator import (CommunicatorBase, MpiCommunicator,  # noqa: F401
                                              SingleCommunicator)
 from dchain.distributed.datasets import scatter_dataset  # noqa: F401
@@ -41,11 +42,17 @@ from dchain.distributed.multi_node_iterator import (create_multi_node_iterator, 
                                                     create_synchronized_iterator)
 from dchain.distributed.observation import (MultiNodeEarlyStoppingTrigger,  # noqa: F401
                                             ObservationAggregator)
+from dchain.distributed.links import (MultiNodeBatchNormalization,  # noqa: F401
+                                      create_mnbn_model)
+from dchain.distributed.persistent import AllreducePersistent  # noqa: F401
 
 _MPI_ENV = ('PMI_RANK', 'PMI_SIZE', 'PMIX_RANK', 'OMPI_COMM_WORLD_SIZE', 'MPI_LOCALNRANKS',
             'PMI_FD', 'HYDI_CONTROL_FD')
 _NAMES = {'single': 'single', 'mpi': 'mpi', 'naive': 'mpi', 'flat': 'mpi', 'nccl': 'nccl',
-          'pure_nccl': 'nccl', 'auto': 'auto'}
+          'pure_nccl': 'nccl', 'auto': 'auto',
+          # ChainerMN's other GPU communicators: NCCL with MPI between nodes, which 'nccl' is
+          'hierarchical': 'nccl', 'two_dimensional': 'nccl', 'single_node': 'nccl',
+          'non_cuda_aware': 'nccl'}
 
 
 def launched_with_mpi():
@@ -59,7 +66,9 @@ def create_communicator(communicator_name='auto', mpi_comm=None, timeout=None,
 
     Args:
         communicator_name: ``'single'`` (one process, no MPI), ``'mpi'`` (aliases ``'naive'``,
-            ``'flat'``), ``'nccl'`` (alias ``'pure_nccl'``; GPUs through CuPy's NCCL), or
+            ``'flat'``), ``'nccl'`` (GPUs through CuPy's NCCL; aliases ChainerMN's GPU
+            communicators ``'pure_nccl'``, ``'hierarchical'``, ``'two_dimensional'``,
+            ``'single_node'``, ``'non_cuda_aware'``), or
             ``'auto'``: nccl when every rank has a GPU and NCCL is available, else mpi when
             launched under MPI with more than one process, else single.
         mpi_comm: the mpi4py communicator to use (COMM_WORLD when None).

@@ -26,6 +26,7 @@ from dchain.distributed.compression import ExchangeBuffers
 from dchain.distributed.zero import ShardedState
 from dchain.serializers.base import Deserializer
 from dchain.config import using_config
+from dchain.distributed.agreement import CollectiveMismatchError
 from dchain.distributed.step_flags import StepFlags
 from dchain import reporter
 
@@ -49,6 +50,18 @@ def _discarded_reports():
         return
     with reporter.report_scope({}):
         yield
+
+
+def _explain_skipped_update(error):
+    """When the ranks are in the update's exchange at different update counts, say so."""
+    headers = error.headers
+    if len({h['operation'] for h in headers}) == 1 and len({h['tag'] for h in headers}) > 1:
+        counts = ', '.join('rank {} has done {}'.format(r, h['tag'])
+                           for r, h in enumerate(headers))
+        raise CollectiveMismatchError(
+            'MultiNodeOptimizer.update: the ranks are at different updates ({}): a rank '
+            'skipped an update (or made an extra one), so they would average gradients of '
+            'different steps'.format(counts), error.operation, error.call, headers) from error
 
 
 def _forward_is_collective(link):
@@ -220,7 +233,11 @@ class MultiNodeOptimizer(Accumulation):
         flags.set('samples', count)
         if not self._synchronized:
             flags.set('uninitialized', any(p.data is None for p in target.params()))
-        flags.exchange(comm, tag=actual.t)
+        try:
+            flags.exchange(comm, tag=actual.t)
+        except CollectiveMismatchError as error:
+            _explain_skipped_update(error)
+            raise
         total = flags.total('samples')
         if not self._synchronized:
             if flags.any('uninitialized') and comm.size > 1 and count:
@@ -232,19 +249,24 @@ class MultiNodeOptimizer(Accumulation):
                                      grad_scale=count / total if total else 0.0)
             else:
                 target.cleargrads()
-        self._finish_step(target, 1.0 / comm.size if lossfun is None else None)
+        self._finish_step(target, 1.0 / comm.size if lossfun is None else None,
+                          total if lossfun is not None else comm.size)
 
-    def _finish_step(self, target, scale):
-        """Sum the gradients over the ranks (times ``scale``), then update."""
+    def _finish_step(self, target, scale, total):
+        """Sum the gradients over the ranks (times ``scale``), then update. ``total``: the
+        step's samples over every rank (0: no gradient anywhere)."""
         comm = self.communicator
         actual = self.actual_optimizer
         if self.shard_optimizer_state:
+            if total == 0:  # no sample on any rank (agreed): nothing to update
+                actual.t += 1
+                return
             if self._shards is None:
                 self._shards = ShardedState(self)  # collective: every rank's first step
             self._shards.step(scale)  # marks its exchanges and its update for the timeline
             return
         mark = _timeline.mark() if comm.size > 1 else None
-        self._sum_grads(target, scale)
+        self._sum_grads(target, scale, total)
         _timeline.span('exchange', mark)
         actual.unscale_grads()
         actual.apply_grads()
@@ -275,7 +297,7 @@ class MultiNodeOptimizer(Accumulation):
         flags.set('samples', local)
         flags.exchange(comm, tag=actual.t)
         total = flags.total('samples')
-        self._finish_step(target, 1.0 / total if total else None)
+        self._finish_step(target, 1.0 / total if total else None, total)
 
     def _size_lazy_links(self, lossfun, args, kwds):
         """Run the forward once so lazily initialized links take their shapes, before the
@@ -316,24 +338,31 @@ class MultiNodeOptimizer(Accumulation):
         self._buffer.gather_grads()
         return self._buffer.flats()
 
-    def _sum_grads(self, target, scale):
+    def _sum_grads(self, target, scale, total):
         comm = self.communicator
         params = [p for _, p in sorted(target.namedparams(include_uninit=False),
                                        key=lambda item: item[0])]
-        if not params:
+        if not params or total == 0:
+            # No rank had a sample (a fact every rank has from the exchange): no gradient.
+            for param in params:
+                param.grad = None
             return
-        # Which parameters have a gradient on some rank: one with none anywhere is not
-        # updated (as with the plain optimizer); one missing on some ranks counts as zeros.
+        # Which parameters have a gradient. On one rank, and with zero_fill=False, one with
+        # none (anywhere) is not updated, as with the plain optimizer; with zero_fill=True on
+        # several ranks a missing gradient counts as zeros and nothing more is exchanged.
         present = numpy.array([p.grad is not None for p in params], numpy.int64)
         if comm.size > 1:
-            present = comm.allreduce(present)
-        if not self.zero_fill:
-            partial = [p.name for p, n in zip(params, present) if 0 < n < comm.size]
-            if partial:
-                raise ValueError('MultiNodeOptimizer.update: parameters {} have a gradient on '
-                                 'some ranks only; use zero_fill=True to count the missing ones '
-                                 'as zeros'.format(', '.join(partial)))
-        if not present.any():
+            if self.zero_fill:
+                present = None
+            else:
+                present = comm.allreduce(present)
+                partial = [p.name for p, n in zip(params, present) if 0 < n < comm.size]
+                if partial:
+                    raise ValueError(
+                        'MultiNodeOptimizer.update: parameters {} have a gradient on some '
+                        'ranks only; use zero_fill=True to count the missing ones as zeros'
+                        .format(', '.join(partial)))
+        if present is not None and not present.any():
             return
         exchange_dtype = getattr(comm, 'allreduce_grad_dtype', None)
         for flat in self._grad_buffers(params):
@@ -352,9 +381,10 @@ class MultiNodeOptimizer(Accumulation):
                     comm.allreduce_inplace(flat)
             if scale is not None and scale != 1:
                 flat *= scale
-        for param, n in zip(params, present):
-            if not n:
-                param.grad = None
+        if present is not None:
+            for param, n in zip(params, present):
+                if not n:
+                    param.grad = None
 
 
 def check_same_model(comm, link):
@@ -408,7 +438,11 @@ def create_multi_node_optimizer(actual_optimizer, communicator, zero_fill=True,
     Args:
         actual_optimizer: a dchain optimizer (set it up through the wrapper or before).
         communicator: from ``create_communicator``.
-        zero_fill: a parameter without a gradient on some ranks counts as zeros there.
+        zero_fill: a parameter without a gradient on a rank (an unused link, an empty share
+            of the batch) counts as zeros there, and every parameter is updated, even one
+            without a gradient on any rank (ChainerMN's behaviour; no extra collective).
+            False: every rank must have the same set of gradients (checked with one more
+            small collective per update), and a parameter without one is not updated.
         deterministic: sum the gradients in rank order on every rank, so the result is
             bitwise identical on every rank and from run to run (slower: gathers every
             rank's buffer).

@@ -51,3 +51,26 @@ def test_expressions_are_not_booleans():
     with pytest.raises(type_check.InvalidType):
         type_check.expect(False)
     type_check.expect(True)
+
+
+def test_a_chainer_function_node_checks_its_inputs_with_type_check():
+    import dchain
+
+    class Twice(dchain.FunctionNode):
+        def check_type_forward(self, in_types):
+            type_check.expect(in_types.size() == 1)
+            x_type, = in_types
+            type_check.expect(x_type.dtype.kind == 'f', x_type.ndim == 2)
+
+        def forward(self, inputs):
+            return inputs[0] * 2,
+
+        def backward(self, indexes, grad_outputs):
+            return grad_outputs[0] * 2,
+
+    y = Twice().apply((numpy.ones((2, 3), numpy.float32),))[0]
+    assert (y.array == 2).all()
+    with pytest.raises(type_check.InvalidType):
+        Twice().apply((numpy.ones(3, numpy.float32),))
+    with pytest.raises(type_check.InvalidType):
+        Twice().apply((numpy.ones((2, 3), numpy.float32), numpy.ones(3, numpy.float32)))
