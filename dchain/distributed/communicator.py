@@ -164,6 +164,22 @@ class SingleCommunicator(CommunicatorBase):
     def barrier(self):
         pass
 
+    def reduce_scatter(self, x, out, counts):
+        _check_counts('reduce_scatter', x, counts, 1)
+        out[...] = x
+        return out
+
+    def allgatherv_inplace(self, buffer, counts):
+        _check_counts('allgatherv_inplace', buffer, counts, 1)
+        return buffer
+
+    def expose(self, array):
+        return _Exposed(array)
+
+    def read_exposed(self, window, rank, out):
+        out[...] = window.array
+        return out
+
     def split(self, color, key):
         return SingleCommunicator()
 
@@ -180,6 +196,25 @@ def _add_float16(source, target, datatype):
     """A user-defined MPI operation: ``target += source`` on float16 words."""
     numpy.add(numpy.frombuffer(target, numpy.float16), numpy.frombuffer(source, numpy.float16),
               out=numpy.frombuffer(target, numpy.float16))
+
+
+class _Exposed:
+    """An array other ranks may read (an MPI window on MPI; the array itself on one rank)."""
+
+    def __init__(self, array, window=None):
+        self.array = array
+        self.window = window
+
+    def free(self):
+        if self.window is not None:
+            self.window.Free()
+            self.window = None
+
+
+def _check_counts(operation, buffer, counts, size):
+    if len(counts) != size or sum(counts) != buffer.size:
+        raise ValueError('{}: counts must give each of the {} ranks its part of the {} '
+                         'elements, got {}'.format(operation, size, buffer.size, list(counts)))
 
 
 def _is_array(value):
@@ -488,6 +523,46 @@ class MpiCommunicator(CommunicatorBase):
     def allreduce_obj(self, obj):
         """The sum (``+``) of every rank's object, added in rank order, on every rank."""
         return functools.reduce(operator.add, self._gather_objects(obj, None, 'allreduce_obj'))
+
+    # -- sharded buffers (ZeRO): parts of one flat array, part r on rank r ------------------
+    def reduce_scatter(self, x, out, counts):
+        """Sum ``x`` (contiguous, host) over the ranks and keep this rank's part of the sum
+        in ``out``: part r is ``counts[r]`` elements, the parts in rank order."""
+        _check_counts('reduce_scatter', x, counts, self.size)
+        MPI = self._MPI
+        request = self._comm.Ireduce_scatter(x, out, [int(c) for c in counts], MPI.SUM)
+        self._wait(request, 'reduce_scatter')
+        return out
+
+    def allgatherv_inplace(self, buffer, counts):
+        """Give every rank every rank's part of ``buffer`` (part r, ``counts[r]`` elements,
+        held by rank r), in place."""
+        _check_counts('allgatherv_inplace', buffer, counts, self.size)
+        MPI = self._MPI
+        counts = [int(c) for c in counts]
+        displacements = [sum(counts[:r]) for r in range(self.size)]
+        request = self._comm.Iallgatherv(MPI.IN_PLACE, [buffer, (counts, displacements)])
+        self._wait(request, 'allgatherv')
+        return buffer
+
+    def expose(self, array):
+        """Let other ranks read ``array`` without taking part (an MPI window; collective:
+        every rank calls it, in the same order)."""
+        window = self._MPI.Win.Create(array, comm=self._comm)
+        return _Exposed(array, window)
+
+    def read_exposed(self, exposed, rank, out):
+        """Copy ``rank``'s exposed array into ``out`` (one-sided: ``rank`` does not take
+        part; it must not change the array meanwhile)."""
+        MPI = self._MPI
+        if rank == self.rank:
+            out[...] = exposed.array
+            return out
+        window = exposed.window
+        window.Lock(rank, MPI.LOCK_SHARED)
+        window.Get(out, rank)
+        window.Unlock(rank)
+        return out
 
     def barrier(self):
         """Wait until every rank arrives (with the collective timeout)."""

@@ -23,6 +23,8 @@ import numpy
 from dchain import _timeline, backend
 from dchain._accumulation import Accumulation, count_samples
 from dchain.distributed.compression import ExchangeBuffers
+from dchain.distributed.zero import ShardedState
+from dchain.serializers.base import Deserializer
 from dchain.config import using_config
 from dchain.distributed.agreement import CollectiveMismatchError
 from dchain.distributed.step_flags import StepFlags
@@ -123,12 +125,12 @@ class MultiNodeOptimizer(Accumulation):
     """
 
     _OWN = ('actual_optimizer', 'communicator', 'zero_fill', 'deterministic', 'step_flags',
-            '_synchronized', '_buffer', '_exchange')
+            '_synchronized', '_buffer', '_exchange', 'shard_optimizer_state', '_shards')
     backward_passes_per_step = 1   # Horovod's: update calls per step, gradients summed
     _passes = 0
 
     def __init__(self, actual_optimizer, communicator, zero_fill=True, deterministic=False,
-                 backward_passes_per_step=1):
+                 backward_passes_per_step=1, shard_optimizer_state=False):
         if isinstance(backward_passes_per_step, bool) or not isinstance(
                 backward_passes_per_step, int) or backward_passes_per_step < 1:
             raise ValueError('create_multi_node_optimizer: backward_passes_per_step must be a '
@@ -146,6 +148,8 @@ class MultiNodeOptimizer(Accumulation):
         self._synchronized = False
         self._buffer = None
         self._exchange = None
+        self.shard_optimizer_state = bool(shard_optimizer_state)
+        self._shards = None
 
     def __getattr__(self, name):
         # Called only for names not found on the wrapper: they are the actual optimizer's.
@@ -172,6 +176,7 @@ class MultiNodeOptimizer(Accumulation):
         self.actual_optimizer.setup(link)
         self._synchronized = False
         self._buffer = None
+        self._shards = None
         return self
 
     def serialize(self, serializer):
@@ -179,9 +184,19 @@ class MultiNodeOptimizer(Accumulation):
 
         Saving and loading are rank-local (rank 0 alone usually writes snapshots), so neither
         changes which collectives the next update calls: the parameters are not checked or
-        broadcast again. Load the same file on every rank to resume.
+        broadcast again. Load the same file on every rank to resume. With sharded state the
+        whole state is written (read from the other ranks' windows) and each rank keeps its
+        part of a loaded one.
         """
         self.actual_optimizer.serialize(serializer)
+        shards = self._shards
+        if shards is None:
+            return
+        if isinstance(serializer, Deserializer):
+            shards.adopt([p.update_rule.state for p in shards.flat.params])
+            shards.rule.t = shards.flat.params[0].update_rule.t
+        else:
+            shards.save(serializer)
 
     # -- the update --------------------------------------------------------------------------
     def update(self, lossfun=None, *args, **kwds):
@@ -235,9 +250,25 @@ class MultiNodeOptimizer(Accumulation):
                                      grad_scale=count / total if total else 0.0)
             else:
                 target.cleargrads()
+        self._finish_step(target, 1.0 / comm.size if lossfun is None else None,
+                          total if lossfun is not None else comm.size, announce is not None)
+
+    def _finish_step(self, target, scale, total, announced=False):
+        """Sum the gradients over the ranks (times ``scale``), then update. ``total``: the
+        step's samples over every rank (0: no gradient anywhere); ``announced``: the step
+        exchange announced the gradient allreduce (see ``_gradient_allreduce``)."""
+        comm = self.communicator
+        actual = self.actual_optimizer
+        if self.shard_optimizer_state:
+            if total == 0:  # no sample on any rank (agreed): nothing to update
+                actual.t += 1
+                return
+            if self._shards is None:
+                self._shards = ShardedState(self)  # collective: every rank's first step
+            self._shards.step(scale)  # marks its exchanges and its update for the timeline
+            return
         mark = _timeline.mark() if comm.size > 1 else None
-        self._sum_grads(target, 1.0 / comm.size if lossfun is None else None,
-                        total if lossfun is not None else comm.size, announce is not None)
+        self._sum_grads(target, scale, total, announced)
         _timeline.span('exchange', mark)
         actual.unscale_grads()
         actual.apply_grads()
@@ -268,11 +299,7 @@ class MultiNodeOptimizer(Accumulation):
         flags.set('samples', local)
         flags.exchange(comm, tag=actual.t)
         total = flags.total('samples')
-        mark = _timeline.mark() if comm.size > 1 else None
-        self._sum_grads(target, 1.0 / total if total else None, total, False)
-        _timeline.span('exchange', mark)
-        actual.unscale_grads()
-        actual.apply_grads()
+        self._finish_step(target, 1.0 / total if total else None, total)
 
     def _gradient_allreduce(self, target, collective_forward):
         """The (dtype, size) of the gradient allreduce to announce in the step exchange, so
@@ -283,6 +310,8 @@ class MultiNodeOptimizer(Accumulation):
         device) and nothing in the forward calls collectives (MultiNodeBatchNormalization's
         are checked one by one, so the gradient allreduce after them is too)."""
         if (self.communicator.size == 1 or not self._synchronized or self.deterministic
+                or self.shard_optimizer_state
+                or getattr(self.communicator, 'allreduce_grad_dtype', None) is not None
                 or collective_forward or _forward_is_collective(target)):
             return None
         params = [p.data for p in target.params(include_uninit=False)]
@@ -427,7 +456,7 @@ def check_same_model(comm, link):
 
 def create_multi_node_optimizer(actual_optimizer, communicator, zero_fill=True,
                                 deterministic=False, backward_passes_per_step=1,
-                                micro_batches=1):
+                                micro_batches=1, shard_optimizer_state=False):
     """Wrap ``actual_optimizer`` for data-parallel training over ``communicator``.
 
     Args:
@@ -448,11 +477,14 @@ def create_multi_node_optimizer(actual_optimizer, communicator, zero_fill=True,
             parts, back-propagated one after the other (less memory for activations) and
             summed before one exchange and one update.
 
-    With either, the update equals that of the whole batch at once: each micro-batch is
+        shard_optimizer_state: ZeRO stage 1: each rank keeps and updates 1/N of the optimizer
+            state (see ``dchain.distributed.zero``).
+
+    With accumulation, the update equals that of the whole batch at once: each micro-batch is
     weighted by its samples, over every micro-batch and every rank.
     """
     optimizer = MultiNodeOptimizer(actual_optimizer, communicator, zero_fill, deterministic,
-                                   backward_passes_per_step)
+                                   backward_passes_per_step, shard_optimizer_state)
     optimizer.micro_batches = micro_batches
     optimizer._check_micro_batches()
     return optimizer
