@@ -3,6 +3,8 @@
 The public API follows Chainer v7 (and ChainerMN in ``dchain.distributed``). Importing dchain
 loads neither mpi4py nor cupy.
 """
+import sys as _sys
+
 from dchain import _threads  # noqa: F401  (first: sets threads per rank before NumPy loads)
 from dchain import _malloc  # noqa: F401  (reuse large freed blocks: no page faults per step)
 from dchain import backend  # noqa: F401
@@ -30,6 +32,8 @@ from dchain.serializers import AbstractSerializer, Deserializer, Serializer  # n
 # Chainer's plumbing names: config.dtype, backends, the old-style Function, static graphs
 from dchain import backends, configuration  # noqa: F401,E402
 from dchain.backends import cuda  # noqa: F401,E402
+# Chainer's ``chainer.cuda`` is an importable alias of ``chainer.backends.cuda``.
+_sys.modules[__name__ + '.cuda'] = cuda
 from dchain.backend import using_device  # noqa: F401,E402
 from dchain.function import Function, FunctionAdapter  # noqa: F401,E402
 from dchain import utils  # noqa: F401,E402

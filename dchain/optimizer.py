@@ -19,6 +19,7 @@ import numbers
 import numpy
 
 from dchain import _timeline, backend
+from dchain._accumulation import Accumulation, divide_grads
 from dchain._loss_scaling import LossScaling
 from dchain.link import Link
 from dchain.serializers.base import Deserializer
@@ -444,7 +445,7 @@ class Optimizer(LossScaling):
                 rule.serialize(serializer[path.lstrip('/')])
 
 
-class GradientMethod(Optimizer):
+class GradientMethod(Optimizer, Accumulation):
     """Base class of the optimizers that update each parameter from its gradient.
 
     A subclass defines ``create_update_rule()`` and usually exposes its hyperparameters with
@@ -497,29 +498,50 @@ class GradientMethod(Optimizer):
         (``unscale_grads``); without it, use the gradients already there. Then
         ``apply_grads``. A data-parallel optimizer runs the same three steps with its
         collectives between them.
+
+        With ``micro_batches`` k > 1, the batch is processed in k parts whose gradients add
+        up before the one update; inside ``no_sync()`` the gradients only add up (see
+        ``dchain._accumulation``).
         """
         self._require_setup('update')
+        if self._split_update(lossfun, args, kwds):
+            return
+        if self._no_sync_depth or self._accumulated is not None:
+            self._accumulate(self._compute_part, lossfun, args, kwds)
+            if self._no_sync_depth:
+                return
+            total = self._end_accumulation()
+            if total:
+                divide_grads(self.target.params(False), total)
+            self.unscale_grads()
+            self.apply_grads()
+            return
         if lossfun is not None:
             self.compute_grads(lossfun, args, kwds)
             self.unscale_grads()
         self.apply_grads()
 
-    def compute_grads(self, lossfun, args=(), kwds=None, grad_scale=None):
+    def _compute_part(self, lossfun, args, kwds, grad_scale, accumulate):
+        self.compute_grads(lossfun, args, kwds, grad_scale=grad_scale, accumulate=accumulate)
+
+    def compute_grads(self, lossfun, args=(), kwds=None, grad_scale=None, accumulate=False):
         """The "compute the gradients" step: ``loss = lossfun(*args, **kwds)``, clear the
         target's gradients, and ``loss.backward`` with the initial gradient set to the loss
         scale (``set_loss_scale``; 1 without one) times ``grad_scale`` (None: 1).
 
         ``grad_scale`` weights this process's loss in a sum over processes (a data-parallel
         rank's share of the global batch). The gradients stay multiplied by the loss scale
-        until ``unscale_grads``. Returns nothing; the loss is reported by the loss function as
-        usual.
+        until ``unscale_grads``. With ``accumulate`` the gradients already there are kept and
+        added to (a micro-batch of a larger step). Returns nothing; the loss is reported by
+        the loss function as usual.
         """
         self._require_setup('compute_grads')
         mark = _timeline.mark()
         loss = lossfun(*args, **(kwds or {}))
         _timeline.span('forward', mark)
         mark = _timeline.mark()
-        self.target.cleargrads()
+        if not accumulate:
+            self.target.cleargrads()
         scale = self._loss_scale
         if grad_scale is not None:
             scale = grad_scale if scale is None else scale * grad_scale

@@ -21,6 +21,8 @@ import os
 import sys
 import warnings
 
+import numpy
+
 import dchain
 import dchain.functions as F
 import dchain.links as L
@@ -29,18 +31,27 @@ from dchain.training import extensions
 
 
 class MLP(dchain.Chain):
-    """784 -> n_units -> n_units -> n_out with ReLU."""
+    """784 -> n_units -> n_units -> n_out with ReLU (and batch normalization with ``bn``)."""
 
-    def __init__(self, n_units, n_out):
+    def __init__(self, n_units, n_out, bn=False):
         super().__init__()
+        self.dtype = dchain.get_dtype()  # float16 under mixed16
         with self.init_scope():
             self.l1 = L.Linear(None, n_units)
             self.l2 = L.Linear(None, n_units)
             self.l3 = L.Linear(None, n_out)
+            if bn:
+                self.bn1 = L.BatchNormalization(n_units)
+                self.bn2 = L.BatchNormalization(n_units)
+        self.bn = bn
 
     def forward(self, x):
-        h1 = F.relu(self.l1(x))
-        h2 = F.relu(self.l2(h1))
+        if x.dtype != self.dtype:
+            x = F.cast(x, self.dtype)
+        h1 = self.l1(x)
+        h1 = F.relu(self.bn1(h1) if self.bn else h1)
+        h2 = self.l2(h1)
+        h2 = F.relu(self.bn2(h2) if self.bn else h2)
         return self.l3(h2)
 
 
@@ -68,6 +79,17 @@ def parse_args(argv=None):
                         help='snapshot every this many epochs (-1: at the end only)')
     parser.add_argument('--communicator', default='auto',
                         help="'auto', 'single', 'mpi' or 'nccl'")
+    parser.add_argument('--dtype', choices=('float32', 'float16', 'mixed16', 'float64'),
+                        default=None,
+                        help='default: $DCHAIN_DTYPE or float32; mixed16: float16 parameters and activations, updated through '
+                             'float32 master copies with dynamic loss scaling')
+    parser.add_argument('--accumulate', type=int, default=1, metavar='K',
+                        help="process each rank's share of a global batch in K micro-batches "
+                             'whose gradients add up before one exchange and update (the same '
+                             'update, less memory for activations)')
+    parser.add_argument('--allreduce-grad-dtype', choices=('float16', 'float32', 'float64'),
+                        default=None, help='exchange the gradients in this dtype (float16: '
+                                           'half the bytes)')
     parser.add_argument('--aggregate-metrics', action='store_true',
                         help='log main/loss and main/accuracy averaged over all ranks (each '
                              "rank's share of the global batch) instead of rank 0's share")
@@ -75,9 +97,14 @@ def parse_args(argv=None):
                         help='write the forward, backward, exchange and update of every step '
                              'of every rank to FILE in the output folder, as a Chrome trace '
                              '(chrome://tracing, ui.perfetto.dev)')
+    parser.add_argument('--bn', action='store_true',
+                        help='batch normalization after each hidden layer, synchronized over '
+                             'the ranks (statistics of the global batch)')
     args = parser.parse_args(argv)
     if args.batchsize <= 0:
         parser.error('--batchsize must be positive, got {}'.format(args.batchsize))
+    if args.accumulate <= 0:
+        parser.error('--accumulate must be positive, got {}'.format(args.accumulate))
     if args.epoch <= 0:
         parser.error('--epoch must be positive, got {}'.format(args.epoch))
     if args.resume and args.resume != 'auto' and not os.path.isfile(args.resume):
@@ -98,17 +125,35 @@ def load_data(args, comm):
 
 def main(argv=None):
     args = parse_args(argv)
-    comm = distributed.create_communicator(args.communicator)
+    if args.dtype is None:
+        dtype = dchain.config.dtype
+    else:
+        dtype = dchain.mixed16 if args.dtype == 'mixed16' else numpy.dtype(args.dtype)
+    with dchain.using_config('dtype', dtype):
+        return train(args)
+
+
+def train(args):
+    comm = distributed.create_communicator(args.communicator,
+                                           allreduce_grad_dtype=args.allreduce_grad_dtype)
     device = distributed.rank_device(comm, args.device, args.allow_shared_gpu)
     summary = distributed.describe(comm, device)  # collective: every rank takes part
     if comm.rank == 0:
         print(summary, flush=True)
 
     dchain.random.seed(args.seed)
-    model = L.Classifier(MLP(args.unit, 10))
+    model = L.Classifier(MLP(args.unit, 10, bn=args.bn))
+    if args.bn:
+        # Every BatchNormalization computes its statistics over the global batch, so N ranks
+        # train as one process with the same global batch would.
+        model = distributed.create_mnbn_model(model, comm)
     model.to_device(device)
-    optimizer = distributed.create_multi_node_optimizer(optimizers.Adam(), comm)
+    optimizer = distributed.create_multi_node_optimizer(optimizers.Adam(), comm,
+                                                        micro_batches=args.accumulate)
     optimizer.setup(model)
+    if dchain.config.dtype is dchain.mixed16:
+        optimizer.use_fp32_update()
+        optimizer.loss_scaling()
 
     train, test = load_data(args, comm)
     train_iter = distributed.ShardedIterator(train, args.batchsize, comm, seed=args.seed)

@@ -8,6 +8,7 @@ the dataset cache.
 - ``Iterator``: the base of dataset iterators.
 - ``get_dataset_root`` / ``set_dataset_root`` / ``get_dataset_directory``: where datasets are
   cached (``$DCHAIN_DATASET_ROOT``, default ``~/.dchain/dataset``).
+- ``cached_download``, ``cache_or_load_file``: Chainer's helpers for getters, once per machine.
 """
 from dchain.dataset import download  # noqa: F401
 from dchain.dataset.convert import concat_examples, to_device  # noqa: F401
@@ -15,4 +16,5 @@ from dchain.dataset.convert import Converter, converter  # noqa: F401
 from dchain.dataset.dataset_mixin import DatasetMixin  # noqa: F401
 from dchain.dataset.download import (get_dataset_directory, get_dataset_root,  # noqa: F401
                                      set_dataset_root)
+from dchain.dataset.download import cache_or_load_file, cached_download  # noqa: F401
 from dchain.dataset.iterator import Iterator  # noqa: F401

@@ -258,3 +258,52 @@ def fetch_file(path, urls, verify, max_bytes=None):
         reasons.append('no source to download it from')
     raise DownloadError('could not get an intact {} into {}: {}'.format(
         name, os.path.dirname(os.path.abspath(path)), '; '.join(reasons)))
+
+
+def cached_download(url):
+    """The path of a cached copy of ``url``, downloaded once per machine (Chainer's).
+
+    The file goes to ``<dataset root>/_dl_cache/<MD5 of the URL>``; later calls, from any
+    process, return it without downloading. The download stops at the size cap and the
+    deadline, and is moved into place only once complete.
+
+    Raises:
+        DownloadError: the file is not cached and cannot be downloaded.
+    """
+    import sys
+    directory = get_dataset_directory('_dl_cache')
+    path = os.path.join(directory, hashlib.md5(url.encode('utf-8')).hexdigest())
+    if os.path.exists(path):
+        return path
+    with file_lock(path + '.lock'):
+        if not os.path.exists(path):  # another process may have fetched it meanwhile
+            sys.stderr.write('Downloading from {}...\n'.format(url))
+            sys.stderr.flush()
+            fetch_file(path, [url], lambda _: None)
+    return path
+
+
+def cache_or_load_file(path, creator, loader):
+    """``loader(path)`` when ``path`` exists; otherwise ``creator(temporary_path)``, whose
+    file is then moved to ``path`` (Chainer's). Processes take turns (a lock beside
+    ``path``), so the file is created once per machine and never seen half written.
+
+    Returns:
+        What ``loader`` or ``creator`` returns.
+    """
+    if os.path.exists(path):
+        return loader(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with file_lock(path + '.lock'):
+        if os.path.exists(path):
+            return loader(path)
+        temporary = _temporary_beside(path)
+        os.remove(temporary)  # the creator finds no file there, as Chainer promises
+        try:
+            content = creator(temporary)
+            os.replace(temporary, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temporary)
+    return content

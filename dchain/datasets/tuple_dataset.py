@@ -1,6 +1,7 @@
 """TupleDataset and DictDataset: several equally long datasets read side by side."""
 import numpy
 
+from dchain import backend
 from dchain.dataset.convert import GatheredBatch, gathered
 from dchain.dataset.dataset_mixin import batch_reader
 
@@ -13,10 +14,29 @@ def _gather(dataset, index):
         batch = take(numpy.asarray(index))
         arrays = batch.gathered_arrays() if isinstance(batch, GatheredBatch) else None
         return batch if arrays is None else arrays
+    if _is_file_array(dataset):
+        return _sorted_read(dataset, numpy.asarray(index))
     if isinstance(dataset, (list, tuple)):
         return [dataset[i] for i in (index.tolist() if isinstance(index, numpy.ndarray)
                                      else index)]
     return dataset[index]
+
+
+def _is_file_array(dataset):
+    # array-likes read from files (h5py.Dataset, zarr arrays): they index with increasing
+    # indices only (h5py) and read fastest that way
+    return (hasattr(dataset, 'shape') and hasattr(dataset, 'dtype')
+            and not isinstance(dataset, numpy.ndarray) and not backend.is_gpu_array(dataset))
+
+
+def _sorted_read(dataset, index):
+    if index.size == 0:
+        return numpy.empty((0,) + tuple(dataset.shape[1:]), dataset.dtype)
+    distinct, inverse = numpy.unique(index, return_inverse=True)
+    if distinct[0] < 0:  # negative indices count from the end, as for arrays
+        return _sorted_read(dataset, numpy.where(index < 0, index + len(dataset), index))
+    rows = numpy.asarray(dataset[distinct])
+    return rows if len(distinct) == len(index) and (distinct == index).all() else rows[inverse]
 
 
 def _check_lengths(caller, named):

@@ -95,6 +95,7 @@ def scatter_dataset(dataset, comm, root=0, shuffle=False, seed=None, max_buf_len
     if not 0 <= root < comm.size:
         raise ValueError('scatter_dataset: root must be a rank in [0, {}), got {}'.format(
             comm.size, root))
+    comm.check_collective('scatter_dataset', root=root)
     if comm.rank == root:
         if dataset is None:
             raise ValueError('scatter_dataset: the root rank must pass the dataset, got None')

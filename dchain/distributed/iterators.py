@@ -28,6 +28,17 @@ def shard_bounds(count, size, rank):
     return start, start + base + (1 if rank < extra else 0)
 
 
+def check_same_sharding(operation, iterator):
+    """Raise ValueError on every rank unless every rank's ShardedIterator has the same
+    dataset length, global batch size, seed and shuffle flag (a collective; a stand-in
+    communicator without ``check_same`` is not checked)."""
+    check_same = getattr(iterator.comm, 'check_same', None)
+    if check_same is not None:
+        check_same(operation, **{'dataset length': len(iterator.dataset),
+                                 'global batch size': iterator.batch_size,
+                                 'seed': iterator.seed, 'shuffle': bool(iterator.shuffle)})
+
+
 class ShardedIterator:
     """Iterate the rank's share of global mini-batches (Chainer's Iterator protocol).
 
@@ -40,6 +51,9 @@ class ShardedIterator:
         repeat (bool): cycle over epochs forever (False: stop after one epoch).
         n_prefetch (int): local batches read ahead by a background thread (0: none).
             ``finalize()`` stops the thread.
+
+    Construction is a collective: every rank checks that the others have the same dataset
+    length, batch size, seed and shuffle flag (else a ValueError on every rank).
     """
 
     def __init__(self, dataset, batch_size, comm, shuffle=True, seed=0, repeat=True,
@@ -56,6 +70,7 @@ class ShardedIterator:
         self.shuffle = shuffle
         self.seed = int(seed)
         self.repeat = repeat
+        check_same_sharding('ShardedIterator', self)
         self._init_prefetch(n_prefetch)
         self.reset()
 

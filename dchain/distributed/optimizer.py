@@ -21,7 +21,10 @@ import contextlib
 import numpy
 
 from dchain import _timeline, backend
+from dchain._accumulation import Accumulation, count_samples
+from dchain.distributed.compression import ExchangeBuffers
 from dchain.config import using_config
+from dchain.distributed.agreement import CollectiveMismatchError
 from dchain.distributed.step_flags import StepFlags
 from dchain import reporter
 
@@ -45,6 +48,18 @@ def _discarded_reports():
         return
     with reporter.report_scope({}):
         yield
+
+
+def _explain_skipped_update(error):
+    """When the ranks are in the update's exchange at different update counts, say so."""
+    headers = error.headers
+    if len({h['operation'] for h in headers}) == 1 and len({h['tag'] for h in headers}) > 1:
+        counts = ', '.join('rank {} has done {}'.format(r, h['tag'])
+                           for r, h in enumerate(headers))
+        raise CollectiveMismatchError(
+            'MultiNodeOptimizer.update: the ranks are at different updates ({}): a rank '
+            'skipped an update (or made an extra one), so they would average gradients of '
+            'different steps'.format(counts), error.operation, error.call, headers) from error
 
 
 def _forward_is_collective(link):
@@ -94,7 +109,7 @@ class _GradientBuffer:
         return [flat for flat, _, _ in self.groups]
 
 
-class MultiNodeOptimizer:
+class MultiNodeOptimizer(Accumulation):
     """Wraps an optimizer so that each update uses the gradient of the global batch.
 
     Made by ``create_multi_node_optimizer``. Every attribute it does not define itself is the
@@ -108,9 +123,17 @@ class MultiNodeOptimizer:
     """
 
     _OWN = ('actual_optimizer', 'communicator', 'zero_fill', 'deterministic', 'step_flags',
-            '_synchronized', '_buffer')
+            '_synchronized', '_buffer', '_exchange')
+    backward_passes_per_step = 1   # Horovod's: update calls per step, gradients summed
+    _passes = 0
 
-    def __init__(self, actual_optimizer, communicator, zero_fill=True, deterministic=False):
+    def __init__(self, actual_optimizer, communicator, zero_fill=True, deterministic=False,
+                 backward_passes_per_step=1):
+        if isinstance(backward_passes_per_step, bool) or not isinstance(
+                backward_passes_per_step, int) or backward_passes_per_step < 1:
+            raise ValueError('create_multi_node_optimizer: backward_passes_per_step must be a '
+                             'positive int, got {!r}'.format(backward_passes_per_step))
+        self.backward_passes_per_step = backward_passes_per_step
         if not hasattr(actual_optimizer, 'compute_grads'):
             raise TypeError('create_multi_node_optimizer: actual_optimizer must be a dchain '
                             'GradientMethod (SGD, Adam, ...), got {}'.format(
@@ -122,6 +145,7 @@ class MultiNodeOptimizer:
         self.step_flags = StepFlags()
         self._synchronized = False
         self._buffer = None
+        self._exchange = None
 
     def __getattr__(self, name):
         # Called only for names not found on the wrapper: they are the actual optimizer's.
@@ -175,6 +199,18 @@ class MultiNodeOptimizer:
         target = actual.target
         if target is None:
             raise RuntimeError('MultiNodeOptimizer.update: call setup(link) first')
+        if self._split_update(lossfun, args, kwds):
+            return
+        passes = self.backward_passes_per_step
+        if passes > 1 and not self._no_sync_depth:
+            self._passes = (self._passes + 1) % passes
+            if self._passes:
+                with self.no_sync():
+                    self.update(lossfun, *args, **kwds)
+                return
+        if self._no_sync_depth or self._accumulated is not None:
+            self._accumulating_update(lossfun, args, kwds)
+            return
         comm = self.communicator
         count = _count_samples(args, kwds) if lossfun is not None else 1
         collective_forward = lossfun is not None and _forward_is_collective(target)
@@ -182,7 +218,11 @@ class MultiNodeOptimizer:
         flags.set('samples', count)
         if not self._synchronized:
             flags.set('uninitialized', any(p.data is None for p in target.params()))
-        flags.exchange(comm, tag=actual.t)
+        try:
+            flags.exchange(comm, tag=actual.t)
+        except CollectiveMismatchError as error:
+            _explain_skipped_update(error)
+            raise
         total = flags.total('samples')
         if not self._synchronized:
             if flags.any('uninitialized') and comm.size > 1 and count:
@@ -195,7 +235,40 @@ class MultiNodeOptimizer:
             else:
                 target.cleargrads()
         mark = _timeline.mark() if comm.size > 1 else None
-        self._sum_grads(target, 1.0 / comm.size if lossfun is None else None)
+        self._sum_grads(target, 1.0 / comm.size if lossfun is None else None,
+                        total if lossfun is not None else comm.size)
+        _timeline.span('exchange', mark)
+        actual.unscale_grads()
+        actual.apply_grads()
+
+    def _accumulating_update(self, lossfun, args, kwds):
+        """A micro-batch of a step (see ``dchain._accumulation``): its gradients, weighted by
+        its samples, add up locally; the last one exchanges the step's sample counts, sums
+        the gradients over ranks once, divides by the global total and updates."""
+        actual = self.actual_optimizer
+        target = actual.target
+        comm = self.communicator
+        flags = self.step_flags
+        if not self._synchronized:
+            # parameters are checked and copied from rank 0 before the first backward
+            count = count_samples(args, kwds)
+            flags.set('samples', count)
+            flags.set('uninitialized', any(p.data is None for p in target.params()))
+            flags.exchange(comm, tag=actual.t)
+            if flags.any('uninitialized') and comm.size > 1 and count:
+                self._size_lazy_links(lossfun, args, kwds)
+            self._synchronize(target)
+        collective = lossfun is not None and _forward_is_collective(target)
+        local = self._accumulate(actual._compute_part, lossfun, args, kwds,
+                                 forward_anyway=collective)
+        if self._no_sync_depth:
+            return
+        self._end_accumulation()
+        flags.set('samples', local)
+        flags.exchange(comm, tag=actual.t)
+        total = flags.total('samples')
+        mark = _timeline.mark() if comm.size > 1 else None
+        self._sum_grads(target, 1.0 / total if total else None)
         _timeline.span('exchange', mark)
         actual.unscale_grads()
         actual.apply_grads()
@@ -239,26 +312,42 @@ class MultiNodeOptimizer:
         self._buffer.gather_grads()
         return self._buffer.flats()
 
-    def _sum_grads(self, target, scale):
+    def _sum_grads(self, target, scale, total):
         comm = self.communicator
         params = [p for _, p in sorted(target.namedparams(include_uninit=False),
                                        key=lambda item: item[0])]
-        if not params:
+        if not params or total == 0:
+            # No rank had a sample (a fact every rank has from the exchange): no gradient.
+            for param in params:
+                param.grad = None
             return
-        # Which parameters have a gradient on some rank: one with none anywhere is not
-        # updated (as with the plain optimizer); one missing on some ranks counts as zeros.
+        # Which parameters have a gradient. On one rank, and with zero_fill=False, one with
+        # none (anywhere) is not updated, as with the plain optimizer; with zero_fill=True on
+        # several ranks a missing gradient counts as zeros and nothing more is exchanged.
         present = numpy.array([p.grad is not None for p in params], numpy.int64)
         if comm.size > 1:
-            present = comm.allreduce(present)
-        if not self.zero_fill:
-            partial = [p.name for p, n in zip(params, present) if 0 < n < comm.size]
-            if partial:
-                raise ValueError('MultiNodeOptimizer.update: parameters {} have a gradient on '
-                                 'some ranks only; use zero_fill=True to count the missing ones '
-                                 'as zeros'.format(', '.join(partial)))
-        if not present.any():
+            if self.zero_fill:
+                present = None
+            else:
+                present = comm.allreduce(present)
+                partial = [p.name for p, n in zip(params, present) if 0 < n < comm.size]
+                if partial:
+                    raise ValueError(
+                        'MultiNodeOptimizer.update: parameters {} have a gradient on some '
+                        'ranks only; use zero_fill=True to count the missing ones as zeros'
+                        .format(', '.join(partial)))
+        if present is not None and not present.any():
             return
+        exchange_dtype = getattr(comm, 'allreduce_grad_dtype', None)
         for flat in self._grad_buffers(params):
+            if comm.size > 1 and exchange_dtype is not None and exchange_dtype != flat.dtype:
+                # compressed exchange: cast (and scale) once into the exchange buffer
+                if self._exchange is None:
+                    self._exchange = ExchangeBuffers()
+                self._exchange.sum(comm, flat, exchange_dtype,
+                                   None if scale is None or scale == 1 else scale,
+                                   self.deterministic)
+                continue
             if comm.size > 1:
                 if self.deterministic:
                     flat[...] = comm.allreduce_deterministic(flat)
@@ -266,9 +355,10 @@ class MultiNodeOptimizer:
                     comm.allreduce_inplace(flat)
             if scale is not None and scale != 1:
                 flat *= scale
-        for param, n in zip(params, present):
-            if not n:
-                param.grad = None
+        if present is not None:
+            for param, n in zip(params, present):
+                if not n:
+                    param.grad = None
 
 
 def check_same_model(comm, link):
@@ -315,15 +405,33 @@ def check_same_model(comm, link):
 
 
 def create_multi_node_optimizer(actual_optimizer, communicator, zero_fill=True,
-                                deterministic=False):
+                                deterministic=False, backward_passes_per_step=1,
+                                micro_batches=1):
     """Wrap ``actual_optimizer`` for data-parallel training over ``communicator``.
 
     Args:
         actual_optimizer: a dchain optimizer (set it up through the wrapper or before).
         communicator: from ``create_communicator``.
-        zero_fill: a parameter without a gradient on some ranks counts as zeros there.
+        zero_fill: a parameter without a gradient on a rank (an unused link, an empty share
+            of the batch) counts as zeros there, and every parameter is updated, even one
+            without a gradient on any rank (ChainerMN's behaviour; no extra collective).
+            False: every rank must have the same set of gradients (checked with one more
+            small collective per update), and a parameter without one is not updated.
         deterministic: sum the gradients in rank order on every rank, so the result is
             bitwise identical on every rank and from run to run (slower: gathers every
             rank's buffer).
+        backward_passes_per_step: Horovod's gradient accumulation: the gradients of this
+            many ``update`` calls (each a micro-batch) add up, then one exchange and one
+            update (see also ``no_sync()``).
+        micro_batches: split the batch of every ``update(lossfun, *batch)`` into this many
+            parts, back-propagated one after the other (less memory for activations) and
+            summed before one exchange and one update.
+
+    With either, the update equals that of the whole batch at once: each micro-batch is
+    weighted by its samples, over every micro-batch and every rank.
     """
-    return MultiNodeOptimizer(actual_optimizer, communicator, zero_fill, deterministic)
+    optimizer = MultiNodeOptimizer(actual_optimizer, communicator, zero_fill, deterministic,
+                                   backward_passes_per_step)
+    optimizer.micro_batches = micro_batches
+    optimizer._check_micro_batches()
+    return optimizer

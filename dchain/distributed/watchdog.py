@@ -132,7 +132,8 @@ class Watchdog:
                 warn_at = deadline
                 self._warn_stuck(operation, call, test, now - start)
             if now > deadline:
-                self._abort_stuck(operation, call)  # returns only while a rank is busy
+                self._abort_stuck(operation, call, test)  # returns while a rank is busy,
+                # or when the collective completed during the survey
                 deadline = time.monotonic() + self.timeout
 
     def _answer(self, operation, call):
@@ -222,9 +223,15 @@ class Watchdog:
         sys.stderr.write('\n'.join(lines) + '\n')
         sys.stderr.flush()
 
-    def _abort_stuck(self, operation, call):
+    def _abort_stuck(self, operation, call, done=None):
         call = call or self.calls.get(operation, 0)
-        arrived, elsewhere, missing, busy = self._survey(operation, call)
+        # The collective may complete while the survey runs (a rank that answers it is in a
+        # later call has left this one, which then completes here as MPI progresses): then
+        # nothing is stuck.
+        found = self._survey(operation, call, done)
+        if found is None or (done is not None and done()):
+            return
+        arrived, elsewhere, missing, busy = found
         if busy:  # a rank writing a snapshot: wait on
             self._tell_busy(operation, call, busy)
             return

@@ -50,6 +50,7 @@ from dchain.functions.rnn.n_step_gru import n_step_bigru, n_step_gru  # noqa: F4
 from dchain.functions.rnn.n_step_lstm import n_step_bilstm, n_step_lstm  # noqa: F401
 from dchain.functions.rnn.n_step_rnn import n_step_birnn, n_step_rnn  # noqa: F401
 from dchain.functions.array.select_item import select_item  # noqa: F401
+from dchain.functions.math.linear_interpolate import linear_interpolate  # noqa: F401
 from dchain.functions.math.logsumexp import logsumexp  # noqa: F401
 from dchain.functions.loss.crf1d import argmax_crf1d, crf1d  # noqa: F401
 from dchain.functions.loss.negative_sampling import negative_sampling  # noqa: F401

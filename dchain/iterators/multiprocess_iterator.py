@@ -11,6 +11,7 @@ its piece in one batched read. Arrays come back through shared memory when they 
 import concurrent.futures
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import time
@@ -166,6 +167,15 @@ class MultiprocessIterator(PrefetchingIterator):
     def _start(self, mem_size):
         method = start_method(self.maxtasksperchild)
         context = multiprocessing.get_context(method)
+        if method != 'fork':
+            try:
+                pickle.dumps(self.dataset)
+            except Exception as error:
+                raise TypeError(
+                    'MultiprocessIterator: workers start by {} here (never by fork once MPI is '
+                    'initialized), so the dataset must pickle, and it does not ({}: {}). '
+                    'Datasets that read files lazily (HDF5Dataset, NpyDataset) pickle as their '
+                    'paths.'.format(method, type(error).__name__, error)) from error
         self._mem_size = int(mem_size)
         raw = None
         if self._mem_size:

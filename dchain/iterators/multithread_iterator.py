@@ -7,12 +7,16 @@ from dchain.dataset.dataset_mixin import batch_reader, take_examples
 from dchain.iterators.prefetch import PrefetchingIterator
 
 
+def _read_examples(dataset, indices):
+    return [dataset[index] for index in indices.tolist()]
+
+
 class MultithreadIterator(PrefetchingIterator):
     """Reads batches as SerialIterator does, with the next batch read ahead by threads.
 
     Threads suit datasets whose reading releases the GIL (files, HDF5, image decoding,
     NumPy). A dataset with ``take(indices)`` (or an array) is read one batch per task; any
-    other dataset one example per task, spread over the ``n_threads`` threads. The order,
+    other dataset example by example, each batch cut into one part per thread. The order,
     the position and ``serialize`` are SerialIterator's; an exception raised while reading
     surfaces from ``next`` with the reading thread's traceback.
 
@@ -48,14 +52,15 @@ class MultithreadIterator(PrefetchingIterator):
     def _submit(self, indices):
         if self._batched():
             return True, [self._pool.submit(take_examples, self.dataset, indices)]
-        getitem = self.dataset.__getitem__
-        return False, [self._pool.submit(getitem, index) for index in indices.tolist()]
+        # one task per thread, each reading its part example by example
+        parts = [part for part in numpy.array_split(indices, self.n_threads) if len(part)]
+        return False, [self._pool.submit(_read_examples, self.dataset, part) for part in parts]
 
     def _collect(self, handle):
         batched, futures = handle
         if batched:
             return futures[0].result()
-        return [future.result() for future in futures]
+        return [example for future in futures for example in future.result()]
 
     def _discard(self, handle):
         for future in handle[1]:

@@ -7,6 +7,7 @@ from dchain.links.model.classifier import Classifier  # noqa: F401
 from dchain.links.normalization.batch_normalization import BatchNormalization  # noqa: F401
 from dchain.links.normalization.layer_normalization import LayerNormalization  # noqa: F401
 # Sequence models: recurrent links, the linear-chain CRF and sampled softmax losses.
+from dchain.links.rnn.gru import GRU, StatefulGRU, StatelessGRU  # noqa: F401
 from dchain.links.rnn.lstm import LSTM, StatelessLSTM  # noqa: F401
 from dchain.links.rnn.n_step_rnn import (NStepBiGRU, NStepBiLSTM, NStepBiRNNReLU,  # noqa: F401
                                          NStepBiRNNTanh, NStepGRU, NStepLSTM, NStepRNNReLU,

@@ -8,22 +8,28 @@ optimizer (``optimizer.communicator``), so it needs no MPI itself.
   lowest rank holding it picks the newest snapshot that loads, every rank loads that file.
 - ``StopOnSignal``: SIGTERM, SIGUSR1 (Slurm's ``--signal=USR1@60``) and SIGINT set a flag; at
   the next step boundary every rank learns whether any rank got one (``agree_to_stop``: the
-  'stop' flag of the multi-node optimizer's per-update StepFlags exchange), the
-  rank that writes snapshots (rank 0, or the lowest rank holding the extension) writes one, and every rank leaves ``Trainer.run`` with ``TrainingStopped``, whose
-  exit status is ``STOPPED_STATUS`` (75). A second SIGTERM or SIGINT, or no step boundary
-  within ``$DCHAIN_STOP_GRACE`` seconds (default 30), ends the process at once.
+  'stop' flag of the multi-node optimizer's per-update StepFlags exchange), the rank that
+  writes snapshots (rank 0, or the lowest rank holding the extension) writes one, and every
+  rank leaves ``Trainer.run`` with ``TrainingStopped``, whose exit status is
+  ``STOPPED_STATUS`` (75). A second SIGTERM (more than a second after the first: a batch
+  system may deliver one along several paths) or SIGINT, or no step boundary within
+  ``$DCHAIN_STOP_GRACE`` seconds (default 30), ends the process at once.
 """
 import contextlib
 import os
 import signal
 import sys
 import threading
+import time
 
 import numpy
 
 STOPPED_STATUS = 75   # EX_TEMPFAIL: stopped on request with a snapshot; run again to go on
 DEFAULT_GRACE = 30.0  # seconds from the signal to the next step boundary
 SIGNALS = ('SIGTERM', 'SIGUSR1', 'SIGINT')
+# A batch system may deliver one SIGTERM along several paths (Slurm: to the tasks and to the
+# srun that forwards it); a second one this soon after the first is the same request.
+SAME_REQUEST_SECONDS = 1.0
 
 
 class TrainingStopped(SystemExit):
@@ -155,6 +161,7 @@ class StopOnSignal:
         self.flags = flags
         self.grace = _grace_from_env() if grace is None else float(grace)
         self.requested = None
+        self._requested_at = None
         self._previous = {}
         self._timer = None
 
@@ -186,6 +193,7 @@ class StopOnSignal:
         name = signal.Signals(number).name
         if self.requested is None:
             self.requested = name
+            self._requested_at = time.monotonic()
             if self.flags is not None:
                 self.flags.set('stop')  # goes to every rank with the next update's exchange
             self._say('{} received: stopping with a snapshot at the next step boundary (a '
@@ -195,7 +203,9 @@ class StopOnSignal:
             self._timer.daemon = True
             self._timer.start()
             return
-        if number == signal.SIGUSR1:
+        if number == signal.SIGUSR1 or (
+                number == signal.SIGTERM
+                and time.monotonic() - self._requested_at < SAME_REQUEST_SECONDS):
             return  # asked again for what is already under way
         previous = self._previous.get(number, signal.SIG_DFL)
         self.uninstall()

@@ -87,7 +87,8 @@ class Trainer:
                 when None.
             priority (int): order among extensions fired at the same iteration (higher
                 first); ``extension.priority`` (default ``PRIORITY_READER``) when None.
-            call_before_training (bool): also call it once before the first update.
+            call_before_training (bool): also call it once before the first update (not
+                on a run resumed after it).
         """
         if kwargs:
             raise TypeError('Trainer.extend: unexpected keyword arguments {}'.format(
@@ -165,11 +166,16 @@ class Trainer:
                 if initialize is not None and name not in autoloaded:
                     step = '{} (initialize)'.format(name)
                     initialize(self)
-            with self.reporter.scope(self.observation):
-                for name, entry in extensions:
-                    if entry.call_before_training:
-                        step = name
-                        entry.extension(self)
+            # as in Chainer, only before the first update: a run resumed from a snapshot (or
+            # autoloaded by an initializer above) does not evaluate again, which LogReport
+            # would average into the next entry
+            if self.is_before_training:
+                self.observation = {}
+                with self.reporter.scope(self.observation):
+                    for name, entry in extensions:
+                        if entry.call_before_training:
+                            step = name
+                            entry.extension(self)
             if can_checkpoint:
                 stopper = checkpoints.StopOnSignal(
                     None if comm is None else comm.rank,

@@ -29,3 +29,4 @@ def size_of_shape(shape):
 
 
 from dchain.utils import argument, type_check  # noqa: E402,F401
+from dchain.utils.walker_alias import WalkerAlias  # noqa: E402,F401

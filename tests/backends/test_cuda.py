@@ -72,3 +72,12 @@ def test_using_device_on_the_host():
         pass
     with pytest.raises(ValueError, match='get_device'):
         dchain.using_device('@tpu')
+
+
+def test_dchain_cuda_is_an_importable_module():
+    # Chainer programs write ``import chainer.cuda`` / ``from chainer.cuda import to_cpu``.
+    import importlib
+    module = importlib.import_module('dchain.cuda')
+    assert module is dchain.backends.cuda
+    from dchain.cuda import to_cpu
+    assert to_cpu is dchain.backends.cuda.to_cpu

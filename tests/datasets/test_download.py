@@ -379,3 +379,42 @@ def test_planted_npz_cache_is_not_trusted(dataset_root, server, idx_set, source_
     assert len(server.requests) == len(files)  # rebuilt from the checked .gz files
     with numpy.load(cache) as npz:
         numpy.testing.assert_array_equal(npz['x_train'], arrays['x_train'])
+
+
+def test_cached_download_once(dataset_root, server):
+    url = server.serve('files', {'data.txt': b'hello'}) + 'data.txt'
+    path = download.cached_download(url)
+    assert open(path, 'rb').read() == b'hello'
+    assert os.path.dirname(path) == str(dataset_root / '_dl_cache')
+    assert download.cached_download(url) == path
+    assert server.requests == ['/files/data.txt']
+    with pytest.raises(download.DownloadError, match='missing.txt.*404'):
+        download.cached_download(server.url('files') + 'missing.txt')
+
+
+def test_cache_or_load_file(tmp_path):
+    created = []
+
+    def creator(path):
+        assert not os.path.exists(path)
+        with open(path, 'w') as file:
+            file.write('made')
+        created.append(path)
+        return 'created'
+
+    def loader(path):
+        with open(path) as file:
+            return 'loaded ' + file.read()
+
+    target = tmp_path / 'sub' / 'cache.txt'
+    assert download.cache_or_load_file(str(target), creator, loader) == 'created'
+    assert download.cache_or_load_file(str(target), creator, loader) == 'loaded made'
+    assert len(created) == 1 and target.read_text() == 'made'
+
+    def failing(path):
+        open(path, 'w').close()
+        raise RuntimeError('creator failed')
+    other = tmp_path / 'other.txt'
+    with pytest.raises(RuntimeError, match='creator failed'):
+        download.cache_or_load_file(str(other), failing, loader)
+    assert sorted(os.listdir(tmp_path)) == ['other.txt.lock', 'sub']

@@ -145,3 +145,46 @@ def test_missing_names_and_unequal_lengths(tmp_path):
         HDF5Dataset(str(path), 'a', 'b')
     with pytest.raises(ValueError, match='HDF5Dataset: name at least one dataset'):
         HDF5Dataset(str(path))
+
+
+def test_tuple_dataset_of_h5py_datasets_reads_shuffled_batches(tmp_path):
+    from dchain import distributed
+    x, y = _arrays()
+    with h5py.File(tmp_path / 'd.h5', 'w') as file:
+        file['x'] = x
+        file['y'] = y
+        dataset = TupleDataset(file['x'], file['y'])  # h5py needs increasing indices
+        comm = distributed.create_communicator('single')
+        iterator = distributed.ShardedIterator(dataset, 5, comm, seed=3, repeat=False)
+        seen = []
+        for batch in iterator:
+            xs, ys = concat_examples(batch)
+            rows = (xs[:, 0, 0] // 6).astype(int)  # x's rows say which example they are
+            numpy.testing.assert_array_equal(xs, x[rows])
+            numpy.testing.assert_array_equal(ys, y[rows])
+            seen += rows.tolist()
+        assert sorted(seen) == list(range(N))
+        xs, _ = concat_examples(dataset[numpy.array([4, 1, 4, -1])])
+        numpy.testing.assert_array_equal(xs, x[[4, 1, 4, -1]])
+
+
+
+def test_npy_of_objects_is_refused(tmp_path):
+    path = tmp_path / 'objects.npy'
+    numpy.save(path, numpy.array([{'a': 1}, None], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError, match=r'NpyDataset: cannot map .*objects\.npy'):
+        NpyDataset(str(path))
+
+
+def test_an_empty_share_reads_nothing(lazy):
+    import types
+    from dchain import distributed
+    make, arrays = lazy
+    dataset = make('x', 'y')
+    last_rank = types.SimpleNamespace(rank=3, size=4)
+    iterator = distributed.ShardedIterator(dataset, 20, last_rank, shuffle=False)
+    first = next(iterator)  # 20 = 4 x 5: five examples for this rank
+    assert len(first) == 5 and dataset.rows_read == 5
+    xs, ys = concat_examples(next(iterator))  # 3 examples left: none for rank 3
+    assert xs.shape == (0, 2, 3) and ys.shape == (0,) and ys.dtype == numpy.int32
+    assert dataset.rows_read == 5 and dataset.reads == 1

@@ -54,6 +54,7 @@ def test_a_late_rank_is_named_in_a_warning_and_the_job_goes_on(tmp_path):
 def test_a_rank_waiting_in_another_collective_is_named(tmp_path):
     result = run_job(tmp_path, '''
         if comm.rank == 1:
+            time.sleep(2)  # so that rank 0's timeout comes first
             comm.recv_bytes(0, 'scatter_dataset')  # waits for a message rank 0 never sends
         else:
             comm.allreduce(numpy.ones(3))

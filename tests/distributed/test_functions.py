@@ -27,9 +27,13 @@ def test_allgather_alltoall_bcast_on_one_rank(comm, dtype):
     numpy.testing.assert_array_equal(ys[0].array, x)
     y = DF.bcast(comm, x)
     numpy.testing.assert_array_equal(y.array, x)
+    ys = DF.gather(comm, x)
+    assert isinstance(ys, tuple) and len(ys) == 1
+    numpy.testing.assert_array_equal(ys[0].array, x)
+    numpy.testing.assert_array_equal(DF.scatter(comm, [x]).array, x)
 
 
-@pytest.mark.parametrize('function', ['allgather', 'alltoall', 'bcast'])
+@pytest.mark.parametrize('function', ['allgather', 'alltoall', 'bcast', 'gather', 'scatter'])
 def test_check_backward(comm, function):
     x = numpy.random.RandomState(1).randn(4, 3)
     gy = numpy.random.RandomState(2).randn(4, 3)
@@ -39,6 +43,10 @@ def test_check_backward(comm, function):
             return DF.allgather(comm, v)[0] * 2
         if function == 'alltoall':
             return DF.alltoall(comm, [F.tanh(v)])[0]
+        if function == 'gather':
+            return DF.gather(comm, v * v)[0]
+        if function == 'scatter':
+            return DF.scatter(comm, [F.tanh(v)])
         return F.exp(DF.bcast(comm, v))
     check_backward(f, x, gy)
 
@@ -112,6 +120,11 @@ def test_errors(comm):
         DF.alltoall(comm, (x, x))
     with pytest.raises(ValueError, match=r'bcast: root must be a rank in \[0, 1\), got 1'):
         DF.bcast(comm, x, root=1)
+    with pytest.raises(ValueError, match=r'gather: root must be a rank in \[0, 1\), got -1'):
+        DF.gather(comm, x, root=-1)
+    with pytest.raises(ValueError, match=r'scatter: xs must be a tuple of comm.size \(1\) arrays '
+                                         r'on the root rank, got NoneType'):
+        DF.scatter(comm, None)
     with pytest.raises(TypeError, match='allgather: comm must be a communicator'):
         DF.allgather(object(), x)
     with pytest.raises(ValueError, match='pseudo_connect: give at least one actual variable'):

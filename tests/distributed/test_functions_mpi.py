@@ -58,6 +58,8 @@ def test_p2p_errors(comm):
         with pytest.raises(TypeError, match='send: data must be an array or a tuple of arrays, '
                                             'got list'):
             comm.send([[1, 2]], other)
+        with pytest.raises(TypeError, match='send: arrays of dtype object cannot be sent'):
+            comm.send(numpy.array([None]), other)
 
 
 def test_allgather_shapes_per_rank_and_gradients(comm):
@@ -181,3 +183,76 @@ def test_multi_node_chain_list_equals_the_model_on_one_rank(comm):
     links = {'first': first, 'middle': middle, 'last': last}
     for name, grad in got.items():
         numpy.testing.assert_allclose(grad, links[name].l.W.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_gather_to_root_and_gradients_back(comm):
+    n, r = comm.size, comm.rank
+    root = n - 1
+    x = dchain.Variable(numpy.full((r + 1,), float(r)))
+    out = DF.gather(comm, x, root=root)
+    if r == root:
+        assert isinstance(out, tuple) and len(out) == n
+        for i, y in enumerate(out):
+            assert y.shape == (i + 1,) and (y.array == i).all()
+        sum(F.sum(y) * float(i + 1) for i, y in enumerate(out)).backward()
+    else:
+        assert out.shape == (0,)
+        out.backward()
+    numpy.testing.assert_array_equal(x.grad, numpy.full(r + 1, r + 1.0))
+
+
+def test_scatter_from_root_and_gradients_back(comm):
+    n, r = comm.size, comm.rank
+    root = 0
+    xs = [dchain.Variable(numpy.full((k + 1, 2), 10.0 + k)) for k in range(n)]
+    y = DF.scatter(comm, xs if r == root else None, root=root)
+    assert y.shape == (r + 1, 2) and (y.array == 10 + r).all()
+    F.sum(y * float(r + 2)).backward()
+    if r == root:
+        for k, x in enumerate(xs):
+            numpy.testing.assert_array_equal(x.grad, numpy.full((k + 1, 2), k + 2.0))
+    else:
+        assert all(x.grad is None for x in xs)
+
+
+def test_model_parallel_training_with_an_empty_dataset(comm, tmp_path):
+    # ChainerMN's model-parallel recipe: rank 0 reads the data and computes the loss, rank 1
+    # trains the middle of the model on create_empty_dataset, both under a plain Trainer
+    _needs_two(comm)
+    pair = comm.split(0 if comm.rank < 2 else 1, comm.rank)   # every rank splits
+    if comm.rank > 1:
+        return
+    from dchain import datasets, iterators, optimizers, training
+    from dchain.training import extensions
+    rng = numpy.random.RandomState(0)
+    x = rng.randn(64, 4).astype(numpy.float32)
+    t = (x[:, 0] + x[:, 1] > 0).astype(numpy.int32)
+    train = datasets.TupleDataset(x[:48], t[:48])
+    test = datasets.TupleDataset(x[48:], t[48:])
+    dchain.random.seed(1)
+    if comm.rank == 0:
+        chain = distributed.MultiNodeChainList(pair)
+        chain.add_link(_Sub(4, 8), rank_in=None, rank_out=1)
+        chain.add_link(L.Linear(8, 2), rank_in=1, rank_out=None)
+        model = L.Classifier(chain)
+    else:
+        model = distributed.MultiNodeChainList(pair)
+        model.add_link(_Sub(8, 8), rank_in=0, rank_out=0)
+        train = distributed.create_empty_dataset(train)
+        test = distributed.create_empty_dataset(test)
+    optimizer = optimizers.Adam(alpha=0.05).setup(model)
+    train_iter = iterators.SerialIterator(train, 8, shuffle=False)
+    test_iter = iterators.SerialIterator(test, 8, repeat=False, shuffle=False)
+    updater = training.StandardUpdater(train_iter, optimizer)
+    trainer = training.Trainer(updater, (4, 'epoch'), out=str(tmp_path))
+    trainer.extend(extensions.Evaluator(test_iter, model), call_before_training=True)
+    if comm.rank == 0:
+        log_report = extensions.LogReport()
+        trainer.extend(log_report, call_before_training=True)
+    trainer.run()
+    if comm.rank == 0:
+        log = log_report.log
+        assert [e['epoch'] for e in log] == [0, 1, 2, 3, 4]
+        assert log[-1]['main/loss'] < log[1]['main/loss']
+        assert log[-1]['validation/main/loss'] < log[0]['validation/main/loss']
+        assert log[-1]['validation/main/accuracy'] >= 0.75

@@ -249,3 +249,13 @@ def test_n_step_refuses_bad_input(rng):
     with pytest.raises(ValueError, match="n_step_rnn: activation must be 'tanh' or 'relu'"):
         F.n_step_rnn(1, 0.0, hx, [w[:2] for w in ws], [b[:2] for b in bs], xs,
                      activation='sigmoid')
+
+
+def test_linear_interpolate(xp, rng):
+    p, x, y = (xp.asarray(rng.uniform(-1, 1, (2, 3))) for _ in range(3))
+    z = F.linear_interpolate(p, x, y)
+    host = [dchain.backend.to_cpu(a) for a in (p, x, y)]
+    assert_allclose(z.data, host[0] * host[1] + (1 - host[0]) * host[2], atol=1e-12)
+    check_backward(F.linear_interpolate, (p, x, y), xp.asarray(rng.standard_normal((2, 3))))
+    with pytest.raises(ValueError, match='linear_interpolate: p, x and y must have one shape'):
+        F.linear_interpolate(p, x, y[:1])

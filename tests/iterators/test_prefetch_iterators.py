@@ -195,3 +195,22 @@ def test_bad_arguments(kwargs, match):
         MultiprocessIterator(Squares(), 2, **kwargs)
     with pytest.raises(ValueError, match='MultithreadIterator: n_threads must be a positive'):
         MultithreadIterator(Squares(), 2, n_threads=0)
+
+
+def test_a_dataset_that_cannot_pickle_is_refused_clearly_without_fork(monkeypatch):
+    monkeypatch.setattr(multiprocess_iterator, 'start_method', lambda *args: 'forkserver')
+    dataset = Squares()
+    dataset.lock = threading.Lock()  # does not pickle
+    it = MultiprocessIterator(dataset, 2, n_processes=1, shared_mem=0)
+    with pytest.raises(TypeError, match='workers start by forkserver.*the dataset must pickle.*'
+                                        'HDF5Dataset, NpyDataset'):
+        next(it)
+    it.finalize()
+
+
+@pytest.mark.slow
+def test_maxtasksperchild_replaces_workers_and_changes_nothing():
+    with MultiprocessIterator(Squares(), 3, seed=4, n_processes=1, maxtasksperchild=1) as it:
+        reference = SerialIterator(Squares(), 3, seed=4)
+        assert _observe(it, 5) == _observe(reference, 5)
+        assert it._executor._mp_context.get_start_method() in ('forkserver', 'spawn')

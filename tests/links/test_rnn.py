@@ -191,3 +191,57 @@ def test_n_step_link_serializes_like_chainer(tmp_path):
     other = L.NStepLSTM(2, 3, 4, 0.0)
     dchain.serializers.load_npz(path, other)
     assert_allclose(other.ws[1][5].data, link.ws[1][5].data, atol=0, rtol=0)
+
+
+# -- GRU links ------------------------------------------------------------------------------
+
+def _gru_reference(link, h, x):
+    def lin(name, v):
+        layer = getattr(link, name)
+        return v @ layer.W.array.T.astype(numpy.float64) + layer.b.array
+    r = _sigmoid(lin('W_r', x) + lin('U_r', h))
+    z = _sigmoid(lin('W_z', x) + lin('U_z', h))
+    h_bar = numpy.tanh(lin('W', x) + lin('U', r * h))
+    return (1 - z) * h + z * h_bar
+
+
+def test_stateless_gru(rng):
+    link = L.StatelessGRU(3, 4, bias_init=0.1)
+    h = rng.standard_normal((2, 4))
+    x = rng.standard_normal((2, 3))
+    y = link(h.astype(numpy.float32), x.astype(numpy.float32))
+    assert_allclose(y.data, _gru_reference(link, h, x), atol=1e-5)
+    for p in link.params():
+        p.array = p.array.astype(numpy.float64)
+    check_backward(link, (h, x), rng.standard_normal((2, 4)), params=tuple(link.params()))
+
+
+def test_stateful_gru_keeps_state(rng):
+    link = L.GRU(3, 4)
+    xs = [rng.standard_normal((2, 3)) for _ in range(2)]
+    y1 = link(xs[0].astype(numpy.float32))
+    y2 = link(xs[1].astype(numpy.float32))
+    # From h = 0 the first step is z * h_bar, i.e. the reference with h = 0.
+    h = _gru_reference(link, numpy.zeros((2, 4)), xs[0])
+    assert_allclose(y1.data, h, atol=1e-5)
+    assert_allclose(y2.data, _gru_reference(link, h, xs[1]), atol=1e-5)
+    assert link.h is y2
+    link.reset_state()
+    assert link.h is None
+    link.set_state(numpy.zeros((2, 4), numpy.float32))
+    assert_allclose(link(xs[0].astype(numpy.float32)).data, y1.data, atol=1e-6)
+    with pytest.raises(TypeError, match='GRU: forward takes one argument x'):
+        link(numpy.zeros((2, 4), numpy.float32), xs[0])
+
+
+def test_stateful_gru_backward(rng):
+    link = L.StatefulGRU(3, 2)
+    for p in link.params():
+        p.array = p.array.astype(numpy.float64)
+
+    def func(x):
+        link.reset_state()
+        return F.stack([link(x[0]), link(x[1])])
+
+    check_backward(func, rng.standard_normal((2, 2, 3)), rng.standard_normal((2, 2, 2)),
+                   params=tuple(link.params()))

@@ -4,7 +4,7 @@ import pytest
 import dchain
 import dchain.functions as F
 import dchain.links as L
-from dchain.links.loss.negative_sampling import WalkerAlias
+from dchain.utils import WalkerAlias
 from dchain.testing import assert_allclose, check_backward
 
 

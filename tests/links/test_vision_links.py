@@ -88,6 +88,9 @@ def test_convolution_1d_and_3d_links():
     link3 = L.Convolution3D(2, 3, 2, nobias=True, cover_all=True, stride=2)
     assert link3.b is None
     assert link3(numpy.ones((1, 2, 5, 5, 5), numpy.float32)).shape == (1, 3, 3, 3, 3)
+    # Sizes computed with NumPy work as Python ints do
+    sized = L.ConvolutionND(numpy.int64(2), 3, 4, numpy.int32(3), stride=numpy.int64(2))
+    assert sized(numpy.ones((1, 3, 7, 7), numpy.float32)).shape == (1, 4, 3, 3)
     with pytest.raises(ValueError, match=r'Convolution1D: x must have 3 dimensions'):
         L.Convolution1D(5, 3)(numpy.ones((2, 4, 9, 9), numpy.float32))
     with pytest.raises(ValueError, match='ConvolutionND: ndim must be a positive int, got 0'):

@@ -94,7 +94,9 @@ def test_a_second_sigterm_ends_the_process_at_once(tmp_path):
         def send_twice(trainer):
             if trainer.updater.iteration == 2:
                 os.kill(os.getpid(), signal.SIGTERM)
-                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.SIGTERM)   # the same request, by another path
+                time.sleep(1.5)
+                os.kill(os.getpid(), signal.SIGTERM)   # asked again: end now
                 time.sleep(5)
         trainer.extend(send_twice)
         trainer.run()

@@ -1,6 +1,6 @@
-"""Differentiable collectives over all ranks (ChainerMN's ``functions.bcast``, ``allgather``,
-``alltoall``). Every rank must call them in the same order, forward and backward: their
-backward passes communicate too."""
+"""Differentiable collectives over all ranks (ChainerMN's ``functions.bcast``, ``gather``,
+``scatter``, ``allgather``, ``alltoall``). Every rank must call them in the same order,
+forward and backward: their backward passes communicate too."""
 import numpy
 
 from dchain import backend
@@ -111,6 +111,114 @@ class Bcast(FunctionNode):
         if self.comm.rank != self.root:
             return None,
         return _like(total, self.inputs[0].array),
+
+
+class Gather(FunctionNode):
+    """x on each rank -> every rank's x on root; an empty delegate variable elsewhere."""
+
+    def __init__(self, comm, root):
+        self.comm = comm
+        self.root = root
+
+    def forward(self, inputs):
+        x, = inputs
+        gathered = self.comm.gather_obj(backend.to_cpu(x), root=self.root)
+        if self.comm.rank != self.root:
+            return backend.get_array_module(x).zeros((0,), x.dtype),
+        ys = tuple(_like(y, x) for y in gathered)
+        self._shapes = [y.shape for y in ys]
+        return ys
+
+    def backward(self, indexes, grad_outputs):
+        x = self.inputs[0].array
+        xp = backend.get_array_module(x)
+        if self.comm.rank != self.root:
+            return _like(self.comm.recv(self.root), x),
+        gys = [xp.zeros(shape, x.dtype) if g is None else g.array
+               for g, shape in zip(grad_outputs, self._shapes)]
+        for rank, gy in enumerate(gys):
+            if rank != self.root:
+                self.comm.send(gy, rank)
+        return gys[self.root],
+
+
+class Scatter(FunctionNode):
+    """xs (one per rank) on root -> xs[r] on rank r."""
+
+    def __init__(self, comm, root):
+        self.comm = comm
+        self.root = root
+
+    def forward(self, inputs):
+        comm = self.comm
+        if comm.rank == self.root:
+            for rank, x in enumerate(inputs):
+                if rank != self.root:
+                    comm.send(x, rank)
+            y = inputs[self.root]
+        else:
+            y = comm.recv(self.root)   # on this rank's GPU when root's arrays were on one
+        self._spec = y.shape, y.dtype, backend.get_array_module(y)
+        return y,
+
+    def backward(self, indexes, grad_outputs):
+        gy, = grad_outputs
+        shape, dtype, xp = self._spec
+        gy = xp.zeros(shape, dtype) if gy is None else gy.array
+        gathered = self.comm.gather_obj(backend.to_cpu(gy), root=self.root)
+        if self.comm.rank != self.root:
+            return None,
+        return tuple(_like(g, x.array) for g, x in zip(gathered, self.inputs))
+
+
+def gather(comm, x, root=0):
+    """Gather ``x`` of every rank onto rank ``root``; differentiable.
+
+    Backward sends each rank the gradient of its ``x`` from root: a rank other than root
+    calls ``backward()`` on the empty variable it got, and root on its loss.
+
+    Args:
+        comm: the communicator.
+        x (Variable or array): this rank's array (shapes may differ between ranks).
+        root (int): the gathering rank.
+
+    Returns:
+        On root, a tuple of Variables (every rank's ``x``, in rank order); on the other
+        ranks, an empty float Variable that holds the graph (a delegate variable).
+    """
+    _check_comm('gather', comm)
+    _check_root('gather', comm, root)
+    outputs = Gather(comm, root).apply((x,))
+    return outputs if comm.rank == root else outputs[0]
+
+
+def scatter(comm, xs, root=0):
+    """Give ``xs[r]`` of rank ``root`` to rank ``r``; differentiable.
+
+    Backward gathers every rank's gradient into the gradients of root's ``xs``.
+
+    Args:
+        comm: the communicator.
+        xs (tuple of Variables or arrays): on root, ``comm.size`` arrays, the r-th for rank
+            r; ignored (may be None) on the other ranks.
+        root (int): the scattering rank.
+
+    Returns:
+        Variable: the array for this rank.
+    """
+    _check_comm('scatter', comm)
+    _check_root('scatter', comm, root)
+    if comm.rank == root:
+        if not isinstance(xs, (tuple, list)) or len(xs) != comm.size:
+            raise ValueError('scatter: xs must be a tuple of comm.size ({}) arrays on the root '
+                             'rank, got {}'.format(comm.size, len(xs) if isinstance(
+                                 xs, (tuple, list)) else type(xs).__name__))
+        inputs = tuple(xs)
+    else:
+        # a dummy input that needs a gradient: this rank's backward must take part too
+        inputs = (Variable(numpy.zeros((0,), numpy.float32)),)
+    y, = Scatter(comm, root).apply(inputs)
+    return y
 
 
 def allgather(comm, x):

@@ -133,6 +133,10 @@ def recv(communicator, rank, delegate_variable=None, tag=0, force_tuple=False):
 
     Returns:
         Variable, or a tuple of Variables when a tuple was sent (or ``force_tuple``).
+
+    The backward pass sends a gradient for every received array (zeros for one that did not
+    reach the loss), but only runs when at least one of them did: a receive whose arrays are
+    all unused leaves the sender's backward waiting (until the collective timeout).
     """
     _check_peer('recv', communicator, rank)
     if delegate_variable is None:

@@ -46,6 +46,10 @@ class MultiNodeChainList(ChainList):
         comm: the communicator.
     """
 
+    # its forward exchanges messages with other ranks: a data-parallel optimizer must run it
+    # even on a step where this rank has no sample, or the peer would wait for ever
+    forward_is_collective = True
+
     def __init__(self, comm):
         super().__init__()
         self._comm = comm

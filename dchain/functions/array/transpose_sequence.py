@@ -1,4 +1,6 @@
 """transpose_sequence: batch-major sequences <-> time-major steps (its own inverse)."""
+import numpy
+
 from dchain import backend
 from dchain.function_node import FunctionNode
 
@@ -31,9 +33,13 @@ class TransposeSequence(FunctionNode):
         self._shapes = [x.shape for x in inputs]
         if lengths[0] == 0:
             return ()
-        # ys[t] stacks xs[i][t] for every i with lengths[i] > t.
-        return tuple(xp.stack([x[t] for x in inputs[:sum(1 for n in lengths if n > t)]])
-                     for t in range(lengths[0]))
+        # ys[t] stacks xs[i][t] for every i with lengths[i] > t: one gather from the
+        # concatenated sequences, in time-major order, then views per step.
+        starts = numpy.cumsum([0] + lengths[:-1])
+        batch_sizes = [sum(1 for n in lengths if n > t) for t in range(lengths[0])]
+        order = numpy.concatenate([starts[:b] + t for t, b in enumerate(batch_sizes)])
+        packed = xp.concatenate(inputs, axis=0)[xp.asarray(order)]
+        return tuple(xp.split(packed, numpy.cumsum(batch_sizes[:-1]).tolist()))
 
     def backward(self, indexes, grad_outputs):
         xp = backend.get_array_module(self.inputs[0].data)

@@ -139,8 +139,8 @@ class SoftmaxCrossEntropy(FunctionNode):
 
 def _soft_target_loss(x, t, class_weight, reduce, soft_target_loss):
     """The loss against a float array of class probabilities ``t`` of the shape of ``x``."""
-    xp = backend.get_array_module(x.data if hasattr(x, 'data') else x)
-    t = t.data if isinstance(t, Variable) else t
+    t = t.data if isinstance(t, Variable) else t  # a constant: no gradient flows into t
+    xp = backend.get_array_module(t)
     if x.dtype.kind != 'f' or t.dtype != x.dtype:
         raise TypeError('softmax_cross_entropy: soft targets t must have the float dtype of x, '
                         'got x {} and t {}'.format(x.dtype, t.dtype))

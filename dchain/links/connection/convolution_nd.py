@@ -1,4 +1,6 @@
 """ConvolutionND, Convolution1D and Convolution3D: N-dimensional convolution layers."""
+import numbers
+
 from dchain.functions.connection.convolution_nd import as_tuple, convolution_nd
 from dchain.link import Link
 from dchain.links.connection._parameters import weight_and_bias
@@ -36,8 +38,9 @@ class ConvolutionND(Link):
         label = type(self).__name__
         if ksize is None:
             in_channels, out_channels, ksize = None, in_channels, out_channels
-        if isinstance(ndim, bool) or not isinstance(ndim, int) or ndim < 1:
+        if isinstance(ndim, bool) or not isinstance(ndim, numbers.Integral) or ndim < 1:
             raise ValueError('{}: ndim must be a positive int, got {!r}'.format(label, ndim))
+        ndim = int(ndim)
         check_channels(label, in_channels, out_channels, groups)
         self.ndim = ndim
         self.in_channels = in_channels

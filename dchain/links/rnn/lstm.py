@@ -144,15 +144,12 @@ class LSTM(_LSTMBase):
         self.c = c if isinstance(c, Variable) else Variable(self.device.send(c))
         self.h = h if isinstance(h, Variable) else Variable(self.device.send(h))
 
-    def to_device(self, device):
-        super().to_device(device)
-        for name in ('c', 'h'):
-            value = getattr(self, name, None)
-            if value is not None:
-                value.to_device(device)
-        return self
-
     def forward(self, x):
+        # The state follows the link when a model moves to another device.
+        for name in ('c', 'h'):
+            state = getattr(self, name)
+            if state is not None and state.device != self.device:
+                state.to_device(self.device)
         lstm_in, h_rest = self._lstm_input(x, self.h)
         if self.c is None:
             self.c = Variable(self.xp.zeros((x.shape[0], self.state_size), x.dtype))

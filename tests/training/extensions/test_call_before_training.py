@@ -6,17 +6,17 @@ import json
 
 import pytest
 
-from dchain import reporter
+from dchain import reporter, serializers
 from dchain.training import Trainer, make_extension
 from dchain.training.extensions import LogReport, PlotReport, PrintReport
 
 from .._fakes import FakeUpdater
 
 
-def _trainer(tmp_path, before=True):
+def _trainer(tmp_path, before=True, stop=(2, 'epoch')):
     """Losses 1, 2, 3, 4 over two epochs of 2 iterations; a fake evaluator reports a
     validation loss of 100 before training and 10 * epoch at each epoch's end."""
-    trainer = Trainer(FakeUpdater(2), (2, 'epoch'), out=str(tmp_path))
+    trainer = Trainer(FakeUpdater(2), stop, out=str(tmp_path))
 
     @make_extension(trigger=(1, 'epoch'), priority=300)
     def evaluate(trainer):
@@ -75,3 +75,20 @@ def test_print_report_prints_the_epoch_zero_row(tmp_path):
     assert lines[0].split() == ['epoch', 'main/loss', 'validation/main/loss']
     assert [line.split() for line in lines[1:]] == [
         ['0', '100'], ['1', '1.5', '10'], ['2', '3.5', '20']]
+
+
+def test_a_resumed_run_does_not_call_them_again(tmp_path):
+    first = _trainer(tmp_path, stop=(1, 'epoch'))
+    first.extend(LogReport(), call_before_training=True)
+    first.run()
+    path = str(tmp_path / 'snapshot.npz')
+    serializers.save_npz(path, first)
+    resumed = _trainer(tmp_path)
+    log_report = LogReport()
+    resumed.extend(log_report, call_before_training=True)
+    serializers.load_npz(path, resumed)
+    resumed.run()
+    # the epoch-0 and epoch-1 entries come from the snapshot; epoch 2's validation loss is
+    # the evaluation at its end alone, not averaged with another untrained-style score of 100
+    assert [(e['epoch'], e['validation/main/loss']) for e in log_report.log] == [
+        (0, 100.0), (1, 10.0), (2, 20.0)]

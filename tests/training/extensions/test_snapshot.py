@@ -163,7 +163,8 @@ def test_bad_arguments():
 
 def test_retention_and_autoload_ignore_look_alike_names(tmp_path):
     # files a user keeps next to the snapshots, named like them but not made by this pattern
-    for name in ('snapshot_iter_best', 'snapshot_iter_99.bak', 'snapshot_iter_', 'snapshot_iter_7_old'):
+    for name in ('snapshot_iter_best', 'snapshot_iter_99.bak', 'snapshot_iter_',
+                 'snapshot_iter_7_old'):
         (tmp_path / name).write_text('not a snapshot')
     trainer = _trainer(tmp_path, stop=(5, 'iteration'))
     trainer.extend(snapshot(n_retains=2, autoload=True), trigger=(1, 'iteration'))

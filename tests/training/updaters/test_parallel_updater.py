@@ -2,12 +2,11 @@ import numpy
 import pytest
 
 import dchain
-import dchain.functions as F
 import dchain.links as L
 from dchain import optimizers
 from dchain.datasets import TupleDataset
 from dchain.iterators import SerialIterator
-from dchain.training import StandardUpdater, Trainer
+from dchain.training import Trainer
 from dchain.training.updaters import ParallelUpdater
 
 from .._fakes import EpochIterator
