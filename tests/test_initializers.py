@@ -210,8 +210,8 @@ def test_dchain_seed_gives_dchain_its_own_generator():
     numpy.random.seed(0)
     following = draw()
     numpy.random.seed(0)
-    numpy.testing.assert_array_equal(numpy.random.normal(0.0, 0.05, 5).astype(numpy.float32),
-                                  following)
+    expected = numpy.random.normal(0.0, 0.05, 5).astype(numpy.float32)
+    numpy.testing.assert_array_equal(following, expected)
 
 
 @pytest.mark.parametrize('own', [True, False])
