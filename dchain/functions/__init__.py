@@ -44,6 +44,8 @@ from dchain.functions.normalization.layer_normalization import layer_normalizati
 from dchain.functions.connection.embed_id import embed_id  # noqa: F401
 from dchain.functions.connection.convolution_nd import (  # noqa: F401
     convolution_1d, convolution_3d, convolution_nd)
+from dchain.functions.connection.deconvolution_nd import (  # noqa: F401
+    deconvolution_1d, deconvolution_3d, deconvolution_nd)
 from dchain.functions.evaluation.binary_accuracy import binary_accuracy  # noqa: F401
 from dchain.functions.normalization.local_response_normalization import (  # noqa: F401
     local_response_normalization)
