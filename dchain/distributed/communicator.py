@@ -5,6 +5,7 @@
 collective that never completes aborts the job with a message instead of hanging it. GPU
 arrays go through CUDA-aware MPI when the MPI library has it, otherwise through host copies.
 """
+import contextlib
 import functools
 import operator
 import os
@@ -13,10 +14,12 @@ import pickle
 import numpy
 
 from dchain import backend
-from dchain.distributed import watchdog
+from dchain.distributed import agreement, watchdog
 
 _CHUNK = 1 << 30  # bytes per message: MPI counts are 32-bit, so >2 GiB objects go in pieces
 _OPS = ('sum', 'mean', 'max', 'min')
+_P2P_TAG = 1024    # MPI tags of send/recv/sendrecv start here (send_bytes uses 1 and 2)
+_P2P_TAGS = 16384  # user tags: MPI guarantees tags up to 32767
 
 
 def _check_op(op):
@@ -42,22 +45,49 @@ class CommunicatorBase:
     """
 
     name = None
+    allreduce_grad_dtype = None  # the dtype the multi-node optimizer exchanges gradients in
 
     def __repr__(self):
         return '<{} rank {} of {}>'.format(type(self).__name__, self.rank, self.size)
 
+    def busy(self, what):
+        """A context for long work outside collectives (rank 0 writing a snapshot): ranks that
+        wait for this one meanwhile wait beyond the collective timeout instead of aborting."""
+        return contextlib.nullcontext()
+
     # -- models ---------------------------------------------------------------------------------
     def bcast_data(self, model, root=0):
-        """Overwrite every parameter and persistent array of ``model`` with ``root``'s."""
+        """Overwrite every parameter and persistent value of ``model`` with ``root``'s.
+
+        What is sent follows ``root``'s model alone (one object broadcast says which values
+        are arrays), so a persistent array that another rank has not created yet (a lazily
+        sized BatchNormalization that saw no sample) is created there instead of making that
+        rank call different collectives.
+        """
         for _, param in sorted(model.namedparams(include_uninit=False)):
             param.data[...] = self.bcast(param.data, root)
-        for link_path, link in sorted(model.namedlinks(), key=lambda item: item[0]):
-            for name in link._persistent:
-                value = link.__dict__[name]
-                if isinstance(value, numpy.ndarray) or backend.is_gpu_array(value):
-                    value[...] = self.bcast(value, root)
-                else:
-                    link.__dict__[name] = self.bcast_obj(value, root=root)
+        links = sorted(model.namedlinks(), key=lambda item: item[0])
+        persistents = [(link, name) for _, link in links for name in sorted(link._persistent)]
+        kinds = [_is_array(link.__dict__[name]) for link, name in persistents]
+        kinds = self.bcast_obj(kinds if self.rank == root else None, root=root)
+        if len(kinds) != len(persistents):
+            raise ValueError('bcast_data: rank {} has {} persistent values, rank {} has {}'
+                             .format(root, len(kinds), self.rank, len(persistents)))
+        scalars = {}
+        for index, ((link, name), is_array) in enumerate(zip(persistents, kinds)):
+            value = link.__dict__[name]
+            if not is_array:
+                scalars[index] = value
+                continue
+            received = self.bcast(value if self.rank == root or _is_array(value) else None, root)
+            if _is_array(value) and value.shape == received.shape:
+                value[...] = received
+            else:
+                link.__dict__[name] = link._device.send(received)
+        scalars = self.bcast_obj(scalars, root=root)
+        for index, value in scalars.items():
+            link, name = persistents[index]
+            link.__dict__[name] = value
 
     def multi_node_mean_grad(self, model, zero_fill=False):
         """Average every parameter's gradient over the ranks, in place.
@@ -75,6 +105,23 @@ class CommunicatorBase:
             param.grad = self.allreduce(param.grad, 'mean')
 
 
+    # -- point to point on arrays (ChainerMN's send/recv; distributed.functions build on them) --
+    def send(self, data, dest, tag=0):
+        """Send an array, or a tuple or list of arrays, to rank ``dest`` (see MpiCommunicator)."""
+        raise ValueError('{}.send: a communicator of one process has no other rank to send '
+                         'to (dest {})'.format(type(self).__name__, dest))
+
+    def recv(self, source, tag=0):
+        """Receive what rank ``source`` sent with ``send`` (see MpiCommunicator)."""
+        raise ValueError('{}.recv: a communicator of one process has no other rank to receive '
+                         'from (source {})'.format(type(self).__name__, source))
+
+    def sendrecv(self, data, dest, source, tag=0):
+        """Send ``data`` to ``dest`` while receiving from ``source`` (see MpiCommunicator)."""
+        raise ValueError('{}.sendrecv: a communicator of one process has no other rank'.format(
+            type(self).__name__))
+
+
 class SingleCommunicator(CommunicatorBase):
     """A communicator of one process: every collective returns its input. Needs no MPI."""
 
@@ -88,7 +135,7 @@ class SingleCommunicator(CommunicatorBase):
         _check_array('allreduce', x)
         return x.copy()
 
-    def allreduce_inplace(self, buffer, op='sum'):
+    def allreduce_inplace(self, buffer, op='sum', tag=0):
         _check_op(op)
         return buffer
 
@@ -119,6 +166,24 @@ class SingleCommunicator(CommunicatorBase):
 
     def split(self, color, key):
         return SingleCommunicator()
+
+    def check_collective(self, operation, dtype=None, count=None, root=None, reduction=None,
+                         tag=0):
+        """Nothing to agree on with one process."""
+        return 0
+
+    def check_same(self, operation, **values):
+        """Nothing to compare with one process."""
+
+
+def _add_float16(source, target, datatype):
+    """A user-defined MPI operation: ``target += source`` on float16 words."""
+    numpy.add(numpy.frombuffer(target, numpy.float16), numpy.frombuffer(source, numpy.float16),
+              out=numpy.frombuffer(target, numpy.float16))
+
+
+def _is_array(value):
+    return isinstance(value, numpy.ndarray) or backend.is_gpu_array(value)
 
 
 def _check_root(root, size):
@@ -153,13 +218,50 @@ class MpiCommunicator(CommunicatorBase):
         self.inter_size = inter.Get_size()
         inter.Free()
         self.timeout = watchdog.timeout_from_env(timeout)
+        self._calls = 0
         self._watchdog = watchdog.Watchdog(self._comm, self.timeout)
         self.cuda_aware = os.environ.get('DCHAIN_CUDA_AWARE_MPI', '0') == '1'
         if self.size > 1:
             watchdog.install_abort_on_error(MPI.COMM_WORLD.Get_rank())
+            agreement.watch_exit(self)
 
-    def _wait(self, request, operation):
-        self._watchdog.wait(request, operation, self._watchdog.begin(operation))
+    def busy(self, what):
+        """See ``CommunicatorBase.busy``; ``what`` says in the waiting ranks' messages what
+        this rank is doing."""
+        return self._watchdog.busy(what)
+
+    def _wait(self, request, operation, call=None):
+        self._watchdog.wait(request, operation,
+                            call if call is not None else self._watchdog.begin(operation))
+
+    def check_collective(self, operation, dtype=None, count=None, root=None, reduction=None,
+                         tag=0):
+        """The one checked path every collective takes before its data moves: one tiny
+        allreduce confirms that every rank calls ``operation`` as its next collective, with
+        the same dtype, element count, root, reduction and ``tag`` (None: not known on this
+        rank, matches anything). Raises ``CollectiveMismatchError`` on every rank otherwise.
+        Returns the call number (the collectives of this communicator, counted from 1)."""
+        self._calls += 1
+        call = self._calls
+        if self.size == 1:
+            return call
+        mine = agreement.header(operation, call, dtype, count, root, reduction, tag)
+        packed = agreement.pack(mine)
+        self._wait(self._comm.Iallreduce(self._MPI.IN_PLACE, packed, self._MPI.MIN),
+                   operation, call)
+        if agreement.agreed(packed):
+            return call
+        rows = numpy.empty((self.size, len(mine)), numpy.int64)
+        self._wait(self._comm.Iallgather(mine, rows), operation, call)
+        raise agreement.mismatch(operation, call, rows)
+
+    def check_same(self, operation, **values):
+        """Raise ValueError on every rank unless every rank passes the same ``values``
+        (names to picklable values), naming the first that differs and each rank's value."""
+        everyone = self.allgather_obj(values)
+        error = agreement.different_values(operation, values, everyone)
+        if error is not None:
+            raise error
 
     # -- arrays ------------------------------------------------------------------------------------
     def _to_buffer(self, x):
@@ -189,19 +291,45 @@ class MpiCommunicator(CommunicatorBase):
     def _synchronize(self, x):
         backend.get_array_module(x).cuda.get_current_stream().synchronize()
 
-    def allreduce_inplace(self, buffer, op='sum'):
+    def allreduce_inplace(self, buffer, op='sum', tag=0):
         """Reduce a contiguous array in place over all ranks (GPU arrays are staged through
-        the host unless MPI is CUDA-aware)."""
+        the host unless MPI is CUDA-aware). ``tag``: an int every rank must pass alike (e.g.
+        an update number), checked with the call."""
+        _check_op(op)
+        _check_array('allreduce_inplace', buffer)
+        call = self.check_collective('allreduce', buffer.dtype, buffer.size, reduction=op,
+                                     tag=tag)
+        return self._allreduce_inplace(buffer, op, call)
+
+    def _allreduce_inplace(self, buffer, op, call):
         if backend.is_gpu_array(buffer) and not self.cuda_aware:
             host = buffer.get()
-            self.allreduce_inplace(host, op)
+            self._allreduce_inplace(host, op, call)
             buffer.set(host)
             return buffer
         MPI = self._MPI
         mpi_op = {'sum': MPI.SUM, 'mean': MPI.SUM, 'max': MPI.MAX, 'min': MPI.MIN}[op]
-        request = self._comm.Iallreduce(MPI.IN_PLACE, self._mpi_buffer(buffer), mpi_op)
-        self._wait(request, 'allreduce')
+        target = self._mpi_buffer(buffer)
+        if buffer.dtype == numpy.float16 and op in ('sum', 'mean') and \
+                not backend.is_gpu_array(buffer):
+            target, mpi_op = self._float16_sum(buffer)
+        request = self._comm.Iallreduce(MPI.IN_PLACE, target, mpi_op)
+        self._wait(request, 'allreduce', call)
         return self._finish(buffer, op)
+
+    def _float16_sum(self, buffer):
+        """How MPI sums a float16 buffer: natively where mpi4py knows a half type (MPICH),
+        else as 16-bit words with a user-defined operation that adds them as float16."""
+        MPI = self._MPI
+        if getattr(self, '_half_op', None) is None:
+            try:
+                from mpi4py.util import dtlib
+                dtlib.from_numpy_dtype(numpy.float16)
+                self._half_op = (None, MPI.SUM)
+            except Exception:
+                self._half_op = (MPI.UINT16_T, MPI.Op.Create(_add_float16, commute=True))
+        datatype, mpi_op = self._half_op
+        return (buffer if datatype is None else [buffer, datatype]), mpi_op
 
     def _finish(self, buffer, op):
         """Turn the reduced sum into a mean when asked (integers round down)."""
@@ -216,9 +344,10 @@ class MpiCommunicator(CommunicatorBase):
         """The sum of ``x`` over ranks, added in rank order: bitwise the same on every rank
         and from run to run (it gathers every rank's array first)."""
         _check_array('allreduce_deterministic', x)
+        call = self.check_collective('allreduce_deterministic', x.dtype, x.size)
         host = x.get() if backend.is_gpu_array(x) else numpy.ascontiguousarray(x)
         gathered = numpy.empty((self.size,) + host.shape, host.dtype)
-        self._wait(self._comm.Iallgather(host, gathered), 'allreduce_deterministic')
+        self._wait(self._comm.Iallgather(host, gathered), 'allreduce_deterministic', call)
         total = gathered[0].copy()
         for row in gathered[1:]:
             total += row
@@ -229,19 +358,29 @@ class MpiCommunicator(CommunicatorBase):
         ranks, with ``x``'s dtype and device. (Integer means round down.)"""
         _check_op(op)
         _check_array('allreduce', x)
+        call = self.check_collective('allreduce', x.dtype, x.size, reduction=op)
         buffer = self._to_buffer(x)
-        self.allreduce_inplace(buffer, op)
+        self._allreduce_inplace(buffer, op, call)
         return self._from_buffer(buffer, x)
 
-    def bcast(self, x, root=0):
-        """Return ``root``'s array on every rank (other ranks may pass None)."""
+    def _bcast_meta(self, x, root):
+        """Check the call (the root's dtype and size), then send the root's array metadata."""
         _check_root(root, self.size)
         if self.rank == root:
             _check_array('bcast', x)
             meta = (x.shape, x.dtype.str, backend.is_gpu_array(x))
+            call = self.check_collective('bcast', x.dtype, x.size, root=root)
         else:
             meta = None
-        shape, dtype, _ = self.bcast_obj(meta, root=root)
+            call = self.check_collective('bcast', root=root)
+        return self._bcast_object(meta, root, call), call
+
+    def bcast(self, x, root=0):
+        """Return ``root``'s array on every rank (other ranks may pass None)."""
+        (shape, dtype, _), call = self._bcast_meta(x, root)
+        return self._bcast_array(x, root, shape, dtype, call)
+
+    def _bcast_array(self, x, root, shape, dtype, call):
         if self.rank == root:
             buffer = self._to_buffer(x)
         elif x is not None and backend.is_gpu_array(x) and self.cuda_aware:
@@ -249,35 +388,39 @@ class MpiCommunicator(CommunicatorBase):
         else:
             buffer = numpy.empty(shape, numpy.float32 if dtype == '<f2' else numpy.dtype(dtype))
         request = self._comm.Ibcast(self._mpi_buffer(buffer), root)
-        self._wait(request, 'bcast')
+        self._wait(request, 'bcast', call)
         if x is None:
             return buffer.astype(numpy.dtype(dtype), copy=False)
         return self._from_buffer(buffer, x)
 
     # -- Python objects (pickled, sent as bytes in chunks) ---------------------------------------
-    def _bcast_bytes(self, payload, root, operation):
+    def _bcast_bytes(self, payload, root, operation, call):
         length = numpy.array([0 if payload is None else len(payload)], numpy.int64)
-        self._wait(self._comm.Ibcast(length, root), operation)
+        self._wait(self._comm.Ibcast(length, root), operation, call)
         data = payload if self.rank == root else bytearray(int(length[0]))
         view = memoryview(data)
         for start in range(0, int(length[0]), _CHUNK):
             piece = view[start:start + _CHUNK]
-            self._wait(self._comm.Ibcast([piece, self._MPI.BYTE], root), operation)
+            self._wait(self._comm.Ibcast([piece, self._MPI.BYTE], root), operation, call)
         return bytes(data)
+
+    def _bcast_object(self, obj, root, call, operation='bcast'):
+        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL) if self.rank == root \
+            else None
+        return pickle.loads(self._bcast_bytes(payload, root, operation, call))
 
     def bcast_obj(self, obj, max_buf_len=None, root=0):
         """Return ``root``'s object on every rank (any picklable object, any size)."""
         _check_root(root, self.size)
-        payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL) if self.rank == root \
-            else None
-        return pickle.loads(self._bcast_bytes(payload, root, 'bcast_obj'))
+        call = self.check_collective('bcast_obj', 'object', root=root)
+        return self._bcast_object(obj, root, call, 'bcast_obj')
 
-    def _gather_bytes(self, payload, root, operation):
+    def _gather_bytes(self, payload, root, operation, call):
         """Gather variable-length byte strings, to ``root`` (or to all when root is None)."""
         MPI = self._MPI
         lengths = numpy.zeros(self.size, numpy.int64)
         mine = numpy.array([len(payload)], numpy.int64)
-        self._wait(self._comm.Iallgather(mine, lengths), operation)
+        self._wait(self._comm.Iallgather(mine, lengths), operation, call)
         receive = root is None or self.rank == root
         buffers = [bytearray(int(n)) for n in lengths] if receive else None
         sent = numpy.zeros(self.size, numpy.int64)
@@ -293,7 +436,7 @@ class MpiCommunicator(CommunicatorBase):
                 request = self._comm.Iallgatherv([piece, MPI.BYTE], spec)
             else:
                 request = self._comm.Igatherv([piece, MPI.BYTE], spec, root)
-            self._wait(request, operation)
+            self._wait(request, operation, call)
             if receive:
                 for r in range(self.size):
                     start = int(displacements[r])
@@ -301,29 +444,33 @@ class MpiCommunicator(CommunicatorBase):
             sent += counts
         return buffers
 
+    def _gather_objects(self, obj, root, operation):
+        call = self.check_collective(operation, 'object', root=root)
+        buffers = self._gather_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), root,
+                                     operation, call)
+        return None if buffers is None else [pickle.loads(bytes(b)) for b in buffers]
+
     def gather_obj(self, obj, root=0):
         """A list of every rank's object on ``root`` (None on the others)."""
         _check_root(root, self.size)
-        buffers = self._gather_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), root,
-                                     'gather_obj')
-        return None if buffers is None else [pickle.loads(bytes(b)) for b in buffers]
+        return self._gather_objects(obj, root, 'gather_obj')
 
     def allgather_obj(self, obj):
         """A list of every rank's object, on every rank."""
-        buffers = self._gather_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), None,
-                                     'allgather_obj')
-        return [pickle.loads(bytes(b)) for b in buffers]
+        return self._gather_objects(obj, None, 'allgather_obj')
 
     def allreduce_obj(self, obj):
         """The sum (``+``) of every rank's object, added in rank order, on every rank."""
-        return functools.reduce(operator.add, self.allgather_obj(obj))
+        return functools.reduce(operator.add, self._gather_objects(obj, None, 'allreduce_obj'))
 
     def barrier(self):
         """Wait until every rank arrives (with the collective timeout)."""
-        self._wait(self._comm.Ibarrier(), 'barrier')
+        call = self.check_collective('barrier')
+        self._wait(self._comm.Ibarrier(), 'barrier', call)
 
     def split(self, color, key):
         """A new communicator over the ranks that pass the same ``color``, ordered by ``key``."""
+        self.check_collective('split')
         return type(self)(self._comm.Split(color, key), timeout=self.timeout)
 
     # -- point to point (used by scatter_dataset) ------------------------------------------------
@@ -348,3 +495,88 @@ class MpiCommunicator(CommunicatorBase):
             self._wait(self._comm.Irecv([view[start:start + _CHUNK], MPI.BYTE], source, 2),
                        operation)
         return bytes(data)
+
+    # -- point to point on arrays ------------------------------------------------------------
+    # A message is a pickled header (tuple or not, shapes, dtypes, GPU or not), then each
+    # array's bytes, all under MPI tag _P2P_TAG + tag: messages between two ranks on one tag
+    # never overtake each other, so a header always precedes its arrays.
+    def _p2p_check(self, operation, peer, argument, tag):
+        if isinstance(peer, bool) or not isinstance(peer, (int, numpy.integer)) or \
+                not 0 <= peer < self.size or peer == self.rank:
+            raise ValueError('{}: {} must be another rank in [0, {}) than this one ({}), got {!r}'
+                             .format(operation, argument, self.size, self.rank, peer))
+        if isinstance(tag, bool) or not isinstance(tag, (int, numpy.integer)) or \
+                not 0 <= tag < _P2P_TAGS:
+            raise ValueError('{}: tag must be an int in [0, {}), got {!r}'.format(
+                operation, _P2P_TAGS, tag))
+        return int(peer), _P2P_TAG + int(tag)
+
+    def _p2p_message(self, operation, data):
+        arrays = tuple(data) if isinstance(data, (tuple, list)) else (data,)
+        for x in arrays:
+            if not (isinstance(x, numpy.ndarray) or backend.is_gpu_array(x)):
+                raise TypeError('{}: data must be an array or a tuple of arrays, got {}'.format(
+                    operation, type(x).__name__))
+            if x.dtype.kind not in 'biufc':
+                raise TypeError('{}: arrays of dtype {} cannot be sent; send numbers (bool, '
+                                'integer, float or complex arrays)'.format(operation, x.dtype))
+        header = (isinstance(data, (tuple, list)), [(x.shape, x.dtype.str) for x in arrays],
+                  any(backend.is_gpu_array(x) for x in arrays))
+        hosts = [numpy.ascontiguousarray(backend.to_cpu(x)) for x in arrays]
+        return pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL), hosts
+
+    def _p2p_buffers(self, header):
+        is_tuple, specs, on_gpu = pickle.loads(header)
+        return is_tuple, on_gpu, [numpy.empty(shape, numpy.dtype(dtype))
+                                  for shape, dtype in specs]
+
+    def _p2p_result(self, is_tuple, on_gpu, arrays):
+        if on_gpu:  # where the sender's arrays were: on this rank's current GPU
+            arrays = [backend.to_gpu(x) for x in arrays]
+        return tuple(arrays) if is_tuple else arrays[0]
+
+    def _p2p_exchange(self, operation, outgoing, dest, source, tag):
+        """Send ``outgoing`` (header, arrays) to ``dest`` and/or receive from ``source`` at once
+        (either may be None): started together, so two ranks exchanging never deadlock."""
+        requests = []
+        if outgoing is not None:
+            header, hosts = outgoing
+            length = numpy.array([len(header)], numpy.int64)
+            requests.append(self._comm.Isend(length, dest, tag))
+            requests.append(self._comm.Isend([header, self._MPI.BYTE], dest, tag))
+            requests += [self._comm.Isend(x, dest, tag) for x in hosts if x.size]
+        received = None
+        if source is not None:
+            length = numpy.zeros(1, numpy.int64)
+            self._wait(self._comm.Irecv(length, source, tag), operation)
+            header = bytearray(int(length[0]))
+            self._wait(self._comm.Irecv([header, self._MPI.BYTE], source, tag), operation)
+            received = self._p2p_buffers(bytes(header))
+            for x in received[2]:
+                if x.size:
+                    self._wait(self._comm.Irecv(x, source, tag), operation)
+        for request in requests:
+            self._wait(request, operation)
+        return None if received is None else self._p2p_result(*received)
+
+    def send(self, data, dest, tag=0):
+        """Send an array, or a tuple or list of arrays (any shapes and dtypes, NumPy or CuPy),
+        to rank ``dest``; rank ``dest`` gets it with ``recv(source=this rank, tag=tag)``.
+        Returns once the data is out of the arrays (they may be changed afterwards)."""
+        dest, mpi_tag = self._p2p_check('send', dest, 'dest', tag)
+        self._p2p_exchange('send', self._p2p_message('send', data), dest, None, mpi_tag)
+
+    def recv(self, source, tag=0):
+        """What rank ``source`` sent with ``send(..., dest=this rank, tag=tag)``: an array, or
+        a tuple when a tuple or list was sent; on this rank's current GPU when the sender's
+        arrays were on a GPU."""
+        source, mpi_tag = self._p2p_check('recv', source, 'source', tag)
+        return self._p2p_exchange('recv', None, None, source, mpi_tag)
+
+    def sendrecv(self, data, dest, source, tag=0):
+        """Send ``data`` to ``dest`` and return what ``source`` sends, both at once (a ring
+        or pairwise exchange that cannot deadlock)."""
+        dest, mpi_tag = self._p2p_check('sendrecv', dest, 'dest', tag)
+        source, _ = self._p2p_check('sendrecv', source, 'source', tag)
+        return self._p2p_exchange('sendrecv', self._p2p_message('sendrecv', data), dest, source,
+                                  mpi_tag)

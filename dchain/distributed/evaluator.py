@@ -1,4 +1,5 @@
 """create_multi_node_evaluator: an Evaluator whose results cover every rank's examples."""
+from dchain.distributed.iterators import ShardedIterator, check_same_sharding
 
 
 def create_multi_node_evaluator(actual_evaluator, communicator):
@@ -7,7 +8,19 @@ def create_multi_node_evaluator(actual_evaluator, communicator):
     Each rank evaluates its own examples (e.g. its shard from a ShardedIterator); the results
     are combined weighted by each rank's number of examples, so they equal a single-process
     evaluation of all the data. Every rank gets the same result. Returns the evaluator.
+
+    A collective: every rank calls it, and every rank's iterators must agree (a
+    ShardedIterator: dataset length, global batch size, seed, shuffle; another iterator over
+    the rank's own part: its batch size), else a ValueError on every rank.
     """
+    for name, iterator in sorted(actual_evaluator.get_all_iterators().items()):
+        label = 'create_multi_node_evaluator (iterator {!r})'.format(name)
+        if isinstance(iterator, ShardedIterator):
+            check_same_sharding(label, iterator)
+        else:
+            # Each rank iterates its own part (scatter_dataset): the lengths may differ.
+            communicator.check_same(label, **{'batch size': getattr(iterator, 'batch_size',
+                                                                    None)})
     summarize = actual_evaluator.summarize
 
     def evaluate():

@@ -1,18 +1,32 @@
-"""The multi-node optimizer: average gradients over ranks, then run the actual optimizer.
+"""The multi-node optimizer: the actual optimizer's update, with the gradients of the global batch.
 
-On the first update it checks that every rank built the same model and copies rank 0's
-parameters and persistent values to every rank. Each update then averages the gradients in
-one fused, pre-allocated buffer per dtype, weighted by each rank's number of samples in the
-step, so ranks with uneven (or empty) batches still compute the gradient of the global batch.
+``MultiNodeOptimizer.update`` runs the same steps as ``GradientMethod.update``
+(``compute_grads``, ``unscale_grads``, ``apply_grads``) with its collectives between them:
+
+1. one small exchange of each rank's sample count and step flags (``StepFlags``), so every
+   rank knows the global batch size before backward;
+2. on the first update, a check that every rank built the same model, then rank 0's
+   parameters and persistent values copied to every rank;
+3. the forward and backward of the actual optimizer, with the loss gradient scaled by the
+   rank's share of the global batch (times the loss scale, if any);
+4. one allreduce (a sum) of the gradients in the actual optimizer's flat gradient buffer
+   (``FlatParameters.grad``), which the fused update then reads in place;
+5. the actual optimizer's hooks and update.
+
+Ranks with uneven (or empty) shares of a batch therefore still compute the gradient of the
+global batch, and on one rank the result is bitwise the plain optimizer's.
 """
+import contextlib
+
 import numpy
 
-from dchain import backend
-
-# Hyperparameters that extensions (ExponentialShift, LinearShift, observe_lr) read and set on
-# "the optimizer"; the wrapper passes them through explicitly.
-_HYPERPARAMETERS = ('lr', 'alpha', 'beta1', 'beta2', 'eps', 'eta', 'momentum', 'rho',
-                    'weight_decay_rate', 'amsgrad')
+from dchain import _timeline, backend
+from dchain._accumulation import Accumulation, count_samples
+from dchain.distributed.compression import ExchangeBuffers
+from dchain.config import using_config
+from dchain.distributed.agreement import CollectiveMismatchError
+from dchain.distributed.step_flags import StepFlags
+from dchain import reporter
 
 
 def _count_samples(args, kwds):
@@ -24,132 +38,251 @@ def _count_samples(args, kwds):
     return 1
 
 
+@contextlib.contextmanager
+def _discarded_reports():
+    """Values reported inside the block go nowhere (when a reporter is active at all)."""
+    try:
+        reporter.get_current_reporter()
+    except RuntimeError:
+        yield
+        return
+    with reporter.report_scope({}):
+        yield
+
+
+def _explain_skipped_update(error):
+    """When the ranks are in the update's exchange at different update counts, say so."""
+    headers = error.headers
+    if len({h['operation'] for h in headers}) == 1 and len({h['tag'] for h in headers}) > 1:
+        counts = ', '.join('rank {} has done {}'.format(r, h['tag'])
+                           for r, h in enumerate(headers))
+        raise CollectiveMismatchError(
+            'MultiNodeOptimizer.update: the ranks are at different updates ({}): a rank '
+            'skipped an update (or made an extra one), so they would average gradients of '
+            'different steps'.format(counts), error.operation, error.call, headers) from error
+
+
+def _forward_is_collective(link):
+    """True when some link of ``link`` calls collectives in forward (every rank must run
+    the forward then, even on an empty share of the batch)."""
+    return any(getattr(sub, 'forward_is_collective', False) for sub in link.links())
+
+
 class _GradientBuffer:
-    """One contiguous buffer per dtype holding every parameter's gradient for the allreduce."""
+    """Flat gradient buffers, one per dtype and device, for parameters the actual optimizer
+    cannot fuse (mixed dtypes, rule-level hooks, ...)."""
 
     def __init__(self, params):
         self.params = params
         self.signature = [(id(p), p.data.shape, p.data.dtype) for p in params]
-        self.groups = {}
-        for index, param in enumerate(params):
-            self.groups.setdefault((param.data.dtype, backend.is_gpu_array(param.data)),
-                                   []).append(index)
-        self.buffers = {}
-        self.offsets = {}
-        for key, indexes in self.groups.items():
-            dtype, on_gpu = key
+        self.groups = []
+        by_kind = {}
+        for param in params:
+            by_kind.setdefault((param.data.dtype, backend.is_gpu_array(param.data)),
+                               []).append(param)
+        for members in by_kind.values():
             offsets = [0]
-            for i in indexes:
-                offsets.append(offsets[-1] + params[i].data.size)
-            xp = params[indexes[0]].xp
-            self.buffers[key] = xp.empty(offsets[-1], dtype)
-            self.offsets[key] = offsets
+            for param in members:
+                offsets.append(offsets[-1] + param.data.size)
+            flat = members[0].xp.empty(offsets[-1], members[0].data.dtype)
+            views = [flat[offsets[i]:offsets[i + 1]].reshape(p.data.shape)
+                     for i, p in enumerate(members)]
+            self.groups.append((flat, members, views))
 
     def matches(self, params):
         return len(params) == len(self.signature) and all(
             id(p) == s[0] and p.data.shape == s[1] and p.data.dtype == s[2]
             for p, s in zip(params, self.signature))
 
+    def gather_grads(self):
+        """Copy the gradients in (zeros where none) and bind ``param.grad`` to the views."""
+        for _, members, views in self.groups:
+            for param, view in zip(members, views):
+                grad = param.grad
+                if grad is None:
+                    view.fill(0)
+                elif grad is not view:
+                    view[...] = grad
+                param.grad = view
 
-class MultiNodeOptimizer:
+    def flats(self):
+        return [flat for flat, _, _ in self.groups]
+
+
+class MultiNodeOptimizer(Accumulation):
     """Wraps an optimizer so that each update uses the gradient of the global batch.
 
-    Made by ``create_multi_node_optimizer``. It has its own ``setup``, ``update``, ``target``,
-    ``t``, ``epoch``, ``new_epoch``, ``add_hook``, ``remove_hook``, ``serialize`` and the
-    usual hyperparameters (``lr``, ``alpha``, ...), each passed to the actual optimizer.
+    Made by ``create_multi_node_optimizer``. Every attribute it does not define itself is the
+    actual optimizer's, read and written through (``lr``, ``alpha``, ``gamma``, ``t``,
+    ``target``, ``add_hook``, an attribute an extension sets, ...).
+
+    Attributes:
+        actual_optimizer: the wrapped optimizer.
+        communicator: the communicator the gradients are reduced over.
+        step_flags (StepFlags): the per-update exchange of sample counts and flags.
     """
 
-    def __init__(self, actual_optimizer, communicator, zero_fill=True, deterministic=False):
+    _OWN = ('actual_optimizer', 'communicator', 'zero_fill', 'deterministic', 'step_flags',
+            '_synchronized', '_buffer', '_exchange')
+    backward_passes_per_step = 1   # Horovod's: update calls per step, gradients summed
+    _passes = 0
+
+    def __init__(self, actual_optimizer, communicator, zero_fill=True, deterministic=False,
+                 backward_passes_per_step=1):
+        if isinstance(backward_passes_per_step, bool) or not isinstance(
+                backward_passes_per_step, int) or backward_passes_per_step < 1:
+            raise ValueError('create_multi_node_optimizer: backward_passes_per_step must be a '
+                             'positive int, got {!r}'.format(backward_passes_per_step))
+        self.backward_passes_per_step = backward_passes_per_step
+        if not hasattr(actual_optimizer, 'compute_grads'):
+            raise TypeError('create_multi_node_optimizer: actual_optimizer must be a dchain '
+                            'GradientMethod (SGD, Adam, ...), got {}'.format(
+                                type(actual_optimizer).__name__))
         self.actual_optimizer = actual_optimizer
         self.communicator = communicator
         self.zero_fill = zero_fill
         self.deterministic = deterministic
+        self.step_flags = StepFlags()
         self._synchronized = False
         self._buffer = None
+        self._exchange = None
 
-    # -- the optimizer's face ---------------------------------------------------------------
+    def __getattr__(self, name):
+        # Called only for names not found on the wrapper: they are the actual optimizer's.
+        actual = self.__dict__.get('actual_optimizer')
+        if actual is None or name.startswith('__'):
+            raise AttributeError(name)
+        return getattr(actual, name)
+
+    def __setattr__(self, name, value):
+        if name in self._OWN or hasattr(type(self), name):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.actual_optimizer, name, value)
+
+    def __dir__(self):
+        return sorted(set(object.__dir__(self)) | set(dir(self.actual_optimizer)))
+
+    def __repr__(self):
+        return 'MultiNodeOptimizer({!r}, {!r})'.format(self.actual_optimizer, self.communicator)
+
     def setup(self, link):
-        """Set up the actual optimizer on ``link``; returns self."""
+        """Set up the actual optimizer on ``link``; returns self. (Every rank calls it: the
+        next update checks and broadcasts the model.)"""
         self.actual_optimizer.setup(link)
         self._synchronized = False
         self._buffer = None
         return self
 
-    @property
-    def target(self):
-        """The link being optimized."""
-        return self.actual_optimizer.target
-
-    @property
-    def t(self):
-        """The number of updates done."""
-        return self.actual_optimizer.t
-
-    @property
-    def epoch(self):
-        """The epoch count of the actual optimizer."""
-        return self.actual_optimizer.epoch
-
-    @property
-    def use_auto_new_epoch(self):
-        """Whether the updater calls ``new_epoch`` (forwarded both ways)."""
-        return self.actual_optimizer.use_auto_new_epoch
-
-    @use_auto_new_epoch.setter
-    def use_auto_new_epoch(self, value):
-        self.actual_optimizer.use_auto_new_epoch = value
-
-    def set_loss_scale(self, loss_scale):
-        """Set the static loss scale of the actual optimizer."""
-        self.actual_optimizer.set_loss_scale(loss_scale)
-
-    def new_epoch(self, auto=False):
-        """Start a new epoch (forwarded)."""
-        self.actual_optimizer.new_epoch(auto=auto)
-
-    def add_hook(self, hook, name=None, timing='auto'):
-        """Add a hook to the actual optimizer (it sees the averaged gradients)."""
-        self.actual_optimizer.add_hook(hook, name=name, timing=timing)
-
-    def remove_hook(self, name):
-        """Remove a hook of the actual optimizer."""
-        self.actual_optimizer.remove_hook(name)
-
     def serialize(self, serializer):
-        """Save or load the actual optimizer's state (the file layout is the same)."""
+        """Save or load the actual optimizer's state (the file layout is the same).
+
+        Saving and loading are rank-local (rank 0 alone usually writes snapshots), so neither
+        changes which collectives the next update calls: the parameters are not checked or
+        broadcast again. Load the same file on every rank to resume.
+        """
         self.actual_optimizer.serialize(serializer)
-        self._synchronized = False
 
     # -- the update --------------------------------------------------------------------------
     def update(self, lossfun=None, *args, **kwds):
-        """One step on the global batch.
+        """One step on the global batch (a collective: every rank calls it).
 
-        With ``lossfun``: compute the loss on this rank's samples (its mean over them), clear
-        the grads, backward, average the gradients over ranks weighted by sample counts, and
-        update. Without: average the gradients already there (equal weights) and update.
-        A rank with no samples in the step passes zero-length arrays and adds nothing.
+        With ``lossfun``: this rank's loss (its mean over its own samples) is back-propagated
+        with the initial gradient set to (loss scale x) this rank's share of the global batch,
+        the gradients are summed over ranks and the actual optimizer updates. A rank with no
+        sample in the step passes zero-length arrays and adds nothing (its forward runs
+        anyway when the model computes over ranks in forward, as MultiNodeBatchNormalization
+        does). Without ``lossfun``: the gradients already there are averaged with equal
+        weights, then the update.
         """
-        target = self.target
+        actual = self.actual_optimizer
+        target = actual.target
         if target is None:
             raise RuntimeError('MultiNodeOptimizer.update: call setup(link) first')
+        if self._split_update(lossfun, args, kwds):
+            return
+        passes = self.backward_passes_per_step
+        if passes > 1 and not self._no_sync_depth:
+            self._passes = (self._passes + 1) % passes
+            if self._passes:
+                with self.no_sync():
+                    self.update(lossfun, *args, **kwds)
+                return
+        if self._no_sync_depth or self._accumulated is not None:
+            self._accumulating_update(lossfun, args, kwds)
+            return
         comm = self.communicator
         count = _count_samples(args, kwds) if lossfun is not None else 1
+        collective_forward = lossfun is not None and _forward_is_collective(target)
+        flags = self.step_flags
+        flags.set('samples', count)
         if not self._synchronized:
-            if lossfun is not None and count and any(
-                    p.data is None for p in target.params()):
-                # Lazily initialized parameters take their shapes from the first forward.
-                target.cleargrads()
-                lossfun(*args, **kwds)
+            flags.set('uninitialized', any(p.data is None for p in target.params()))
+        try:
+            flags.exchange(comm, tag=actual.t)
+        except CollectiveMismatchError as error:
+            _explain_skipped_update(error)
+            raise
+        total = flags.total('samples')
+        if not self._synchronized:
+            if flags.any('uninitialized') and comm.size > 1 and count:
+                self._size_lazy_links(lossfun, args, kwds)
             self._synchronize(target)
         if lossfun is not None:
-            target.cleargrads()
-            if count:
-                loss = lossfun(*args, **kwds)
-                loss.backward()
-                del loss
-        if comm.size > 1:
-            self._mean_grads(target, count)
-        self.actual_optimizer.update()
+            if count or collective_forward:
+                actual.compute_grads(lossfun, args, kwds,
+                                     grad_scale=count / total if total else 0.0)
+            else:
+                target.cleargrads()
+        mark = _timeline.mark() if comm.size > 1 else None
+        self._sum_grads(target, 1.0 / comm.size if lossfun is None else None,
+                        total if lossfun is not None else comm.size)
+        _timeline.span('exchange', mark)
+        actual.unscale_grads()
+        actual.apply_grads()
+
+    def _accumulating_update(self, lossfun, args, kwds):
+        """A micro-batch of a step (see ``dchain._accumulation``): its gradients, weighted by
+        its samples, add up locally; the last one exchanges the step's sample counts, sums
+        the gradients over ranks once, divides by the global total and updates."""
+        actual = self.actual_optimizer
+        target = actual.target
+        comm = self.communicator
+        flags = self.step_flags
+        if not self._synchronized:
+            # parameters are checked and copied from rank 0 before the first backward
+            count = count_samples(args, kwds)
+            flags.set('samples', count)
+            flags.set('uninitialized', any(p.data is None for p in target.params()))
+            flags.exchange(comm, tag=actual.t)
+            if flags.any('uninitialized') and comm.size > 1 and count:
+                self._size_lazy_links(lossfun, args, kwds)
+            self._synchronize(target)
+        collective = lossfun is not None and _forward_is_collective(target)
+        local = self._accumulate(actual._compute_part, lossfun, args, kwds,
+                                 forward_anyway=collective)
+        if self._no_sync_depth:
+            return
+        self._end_accumulation()
+        flags.set('samples', local)
+        flags.exchange(comm, tag=actual.t)
+        total = flags.total('samples')
+        mark = _timeline.mark() if comm.size > 1 else None
+        self._sum_grads(target, 1.0 / total if total else None, total)
+        _timeline.span('exchange', mark)
+        actual.unscale_grads()
+        actual.apply_grads()
+
+    def _size_lazy_links(self, lossfun, args, kwds):
+        """Run the forward once so lazily initialized links take their shapes, before the
+        parameters are checked and broadcast, without side effects: in test mode (batch
+        normalization leaves its statistics, dropout draws nothing), with what it reports
+        discarded and no graph kept."""
+        if lossfun is None:
+            return
+        with using_config('train', False), using_config('enable_backprop', False), \
+                _discarded_reports():
+            lossfun(*args, **kwds)
 
     def _synchronize(self, target):
         comm = self.communicator
@@ -164,54 +297,67 @@ class MultiNodeOptimizer:
             comm.bcast_data(target)
         self._synchronized = True
 
-    def _mean_grads(self, target, count):
+    def _grad_buffers(self, params):
+        """The flat arrays holding every parameter's gradient, ``param.grad`` bound to views
+        of them: the actual optimizer's own ``FlatParameters.grad`` when it fuses, else a
+        buffer per dtype."""
+        actual = self.actual_optimizer
+        flat = actual.fused_parameters() if getattr(actual, 'use_fused', False) else None
+        if flat is not None and len(flat.params) == len(params):
+            self._buffer = None
+            flat.gather_grads()
+            return [flat.grad]
+        if self._buffer is None or not self._buffer.matches(params):
+            self._buffer = _GradientBuffer(params)
+        self._buffer.gather_grads()
+        return self._buffer.flats()
+
+    def _sum_grads(self, target, scale, total):
         comm = self.communicator
         params = [p for _, p in sorted(target.namedparams(include_uninit=False),
                                        key=lambda item: item[0])]
-        if self._buffer is None or not self._buffer.matches(params):
-            self._buffer = _GradientBuffer(params)
-        buffer = self._buffer
-        # One tiny reduction first: the sample total, and which parameters have a gradient
-        # anywhere, so the big one needs no second pass to divide.
-        header = numpy.zeros(len(params) + 1, numpy.int64)
-        header[0] = count
-        for i, param in enumerate(params):
-            header[i + 1] = param.grad is not None
-        header = comm.allreduce(header)
-        total = int(header[0])
-        if not self.zero_fill:
-            partial = [params[i].name for i in range(len(params))
-                       if 0 < header[i + 1] < comm.size]
-            if partial:
-                raise ValueError('MultiNodeOptimizer.update: parameters {} have a gradient on '
-                                 'some ranks only; use zero_fill=True to count the missing ones '
-                                 'as zeros'.format(', '.join(partial)))
-        if total == 0:
+        if not params or total == 0:
+            # No rank had a sample (a fact every rank has from the exchange): no gradient.
             for param in params:
                 param.grad = None
             return
-        weight = count / total
-        for key, indexes in buffer.groups.items():
-            flat = buffer.buffers[key]
-            offsets = buffer.offsets[key]
-            xp = backend.get_array_module(flat)
-            for position, i in enumerate(indexes):
-                view = flat[offsets[position]:offsets[position + 1]]
-                grad = params[i].grad
-                if grad is None or count == 0:
-                    view.fill(0)
-                else:
-                    xp.multiply(grad.reshape(-1), weight, out=view)
-            if self.deterministic:
-                flat[...] = comm.allreduce_deterministic(flat)
+        # Which parameters have a gradient. On one rank, and with zero_fill=False, one with
+        # none (anywhere) is not updated, as with the plain optimizer; with zero_fill=True on
+        # several ranks a missing gradient counts as zeros and nothing more is exchanged.
+        present = numpy.array([p.grad is not None for p in params], numpy.int64)
+        if comm.size > 1:
+            if self.zero_fill:
+                present = None
             else:
-                comm.allreduce_inplace(flat)
-            for position, i in enumerate(indexes):
-                param = params[i]
-                if header[i + 1]:
-                    param.grad = flat[offsets[position]:offsets[position + 1]].reshape(
-                        param.data.shape)
+                present = comm.allreduce(present)
+                partial = [p.name for p, n in zip(params, present) if 0 < n < comm.size]
+                if partial:
+                    raise ValueError(
+                        'MultiNodeOptimizer.update: parameters {} have a gradient on some '
+                        'ranks only; use zero_fill=True to count the missing ones as zeros'
+                        .format(', '.join(partial)))
+        if present is not None and not present.any():
+            return
+        exchange_dtype = getattr(comm, 'allreduce_grad_dtype', None)
+        for flat in self._grad_buffers(params):
+            if comm.size > 1 and exchange_dtype is not None and exchange_dtype != flat.dtype:
+                # compressed exchange: cast (and scale) once into the exchange buffer
+                if self._exchange is None:
+                    self._exchange = ExchangeBuffers()
+                self._exchange.sum(comm, flat, exchange_dtype,
+                                   None if scale is None or scale == 1 else scale,
+                                   self.deterministic)
+                continue
+            if comm.size > 1:
+                if self.deterministic:
+                    flat[...] = comm.allreduce_deterministic(flat)
                 else:
+                    comm.allreduce_inplace(flat)
+            if scale is not None and scale != 1:
+                flat *= scale
+        if present is not None:
+            for param, n in zip(params, present):
+                if not n:
                     param.grad = None
 
 
@@ -258,29 +404,34 @@ def check_same_model(comm, link):
     return reference
 
 
-def _hyperparameter(name):
-    def getter(self):
-        return getattr(self.actual_optimizer, name)
-
-    def setter(self, value):
-        setattr(self.actual_optimizer, name, value)
-    return property(getter, setter, doc='The actual optimizer\'s ``{}``.'.format(name))
-
-
-for _name in _HYPERPARAMETERS:
-    setattr(MultiNodeOptimizer, _name, _hyperparameter(_name))
-
-
 def create_multi_node_optimizer(actual_optimizer, communicator, zero_fill=True,
-                                deterministic=False):
+                                deterministic=False, backward_passes_per_step=1,
+                                micro_batches=1):
     """Wrap ``actual_optimizer`` for data-parallel training over ``communicator``.
 
     Args:
         actual_optimizer: a dchain optimizer (set it up through the wrapper or before).
         communicator: from ``create_communicator``.
-        zero_fill: a parameter without a gradient on some ranks counts as zeros there.
+        zero_fill: a parameter without a gradient on a rank (an unused link, an empty share
+            of the batch) counts as zeros there, and every parameter is updated, even one
+            without a gradient on any rank (ChainerMN's behaviour; no extra collective).
+            False: every rank must have the same set of gradients (checked with one more
+            small collective per update), and a parameter without one is not updated.
         deterministic: sum the gradients in rank order on every rank, so the result is
             bitwise identical on every rank and from run to run (slower: gathers every
             rank's buffer).
+        backward_passes_per_step: Horovod's gradient accumulation: the gradients of this
+            many ``update`` calls (each a micro-batch) add up, then one exchange and one
+            update (see also ``no_sync()``).
+        micro_batches: split the batch of every ``update(lossfun, *batch)`` into this many
+            parts, back-propagated one after the other (less memory for activations) and
+            summed before one exchange and one update.
+
+    With either, the update equals that of the whole batch at once: each micro-batch is
+    weighted by its samples, over every micro-batch and every rank.
     """
-    return MultiNodeOptimizer(actual_optimizer, communicator, zero_fill, deterministic)
+    optimizer = MultiNodeOptimizer(actual_optimizer, communicator, zero_fill, deterministic,
+                                   backward_passes_per_step)
+    optimizer.micro_batches = micro_batches
+    optimizer._check_micro_batches()
+    return optimizer

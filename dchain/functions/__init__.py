@@ -42,6 +42,18 @@ from dchain.functions.normalization.batch_normalization import (  # noqa: F401
     batch_normalization, fixed_batch_normalization)
 from dchain.functions.normalization.layer_normalization import layer_normalization  # noqa: F401
 from dchain.functions.connection.embed_id import embed_id  # noqa: F401
+# Sequence models: the LSTM cell, n-step RNNs, sequence transposition, CRF and sampled losses.
+from dchain.functions.array.permutate import permutate  # noqa: F401
+from dchain.functions.array.transpose_sequence import transpose_sequence  # noqa: F401
+from dchain.functions.rnn.lstm import lstm  # noqa: F401
+from dchain.functions.rnn.n_step_gru import n_step_bigru, n_step_gru  # noqa: F401
+from dchain.functions.rnn.n_step_lstm import n_step_bilstm, n_step_lstm  # noqa: F401
+from dchain.functions.rnn.n_step_rnn import n_step_birnn, n_step_rnn  # noqa: F401
+from dchain.functions.array.select_item import select_item  # noqa: F401
+from dchain.functions.math.linear_interpolate import linear_interpolate  # noqa: F401
+from dchain.functions.math.logsumexp import logsumexp  # noqa: F401
+from dchain.functions.loss.crf1d import argmax_crf1d, crf1d  # noqa: F401
+from dchain.functions.loss.negative_sampling import negative_sampling  # noqa: F401
 from dchain.functions.connection.convolution_nd import (  # noqa: F401
     convolution_1d, convolution_3d, convolution_nd)
 from dchain.functions.connection.deconvolution_nd import (  # noqa: F401

@@ -221,3 +221,26 @@ def test_lazy_parameters_on_a_rank_without_samples_take_rank_0_shapes():
     everyone = comm.allgather_obj(params(model))
     for theirs in everyone:
         assert_same_params(theirs, everyone[0], rtol=0, atol=0)
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize('bn', [False, True])
+def test_mnist_example_snapshots_every_epoch_and_trains_to_the_end(bn, mpi_tmp_path):
+    """Rank 0 alone snapshots after every epoch; training goes on (the crash of issue 11).
+    With --bn the model's batch normalization is synchronized over the ranks."""
+    comm = distributed.create_communicator('mpi')
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'examples'))
+    try:
+        import mnist
+    finally:
+        sys.path.pop(0)
+    out = mpi_tmp_path / 'mnist_f1_{}'.format(bn)
+    argv = ['--epoch', '2', '--unit', '20', '--batchsize', '100', '--frequency', '1',
+            '--out', str(out)] + (['--bn'] if bn else [])
+    accuracy = mnist.main(argv)
+    assert len(set(comm.allgather_obj(accuracy))) == 1
+    assert accuracy > 0.7
+    comm.barrier()
+    if comm.rank == 0:
+        assert sorted(p.name for p in out.glob('snapshot_iter_*')) == ['snapshot_iter_40',
+                                                                       'snapshot_iter_80']

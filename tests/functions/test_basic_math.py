@@ -70,12 +70,34 @@ def test_scalar_keeps_dtype(xp):
     assert (x + 1).dtype == numpy.float32
 
 
-def test_mismatched_dtypes_are_refused(xp):
+def test_mismatched_variable_dtypes_are_refused(xp):
     a = dchain.Variable(xp.ones(3, numpy.float32))
-    b = xp.ones(3, numpy.float64)
+    b = dchain.Variable(xp.ones(3, numpy.float64))
     with pytest.raises(TypeError, match='add: both operands must have the same dtype, got '
                                         'float32 and float64'):
         a + b
+
+
+@pytest.mark.parametrize('op', [lambda v, a: v + a, lambda v, a: a + v, lambda v, a: v - a,
+                                lambda v, a: a * v, lambda v, a: a / v, lambda v, a: v ** a])
+def test_an_array_takes_the_variable_dtype_as_in_chainer(xp, op):
+    x = xp.asarray([0.5, 1.5, 2.0], numpy.float32)
+    array = xp.asarray([1.25, 2.0, 3.0], numpy.float64)
+    v = dchain.Variable(x)
+    y = op(v, array)
+    assert y.dtype == numpy.float32
+    assert_allclose(y.data, op(x, array.astype(numpy.float32)))
+    dchain.functions.sum(y).backward()
+    assert v.grad.dtype == numpy.float32
+    assert (op(v, xp.arange(3)).dtype == numpy.float32)  # an int array too
+
+
+def test_float_array_with_int_variable(xp):
+    a = dchain.Variable(xp.ones(3, numpy.int32))
+    assert (a + xp.asarray([1.0, 2.0, 3.0])).dtype == numpy.int32
+    with pytest.raises(TypeError, match='add: cannot combine a int32 variable with a float64 '
+                                        'array holding non-integer values'):
+        a + xp.asarray([1.0, 2.5, 3.0])
 
 
 def test_float_constant_with_int_variable_is_refused(xp):

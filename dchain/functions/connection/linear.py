@@ -1,8 +1,9 @@
 """linear: y = x W^T + b, the fully connected layer."""
+from dchain import backend
 from dchain.function_node import FunctionNode
 from dchain.functions.array.cast import cast
 from dchain.functions.array.reshape import reshape
-from dchain.functions.math.matmul import matmul
+from dchain.functions.math.matmul import matmul, product
 from dchain.functions.math.sum import sum as _sum
 
 
@@ -27,7 +28,7 @@ class LinearFunction(FunctionNode):
     def forward(self, inputs):
         x, W = inputs[0], inputs[1]
         self.retain_inputs((0, 1))
-        y = x.dot(W.T)
+        y = product(backend.get_array_module(x, W), x, W.T)
         if y.dtype != x.dtype:
             # Mixed precision (float16 x, float32 W): the product is computed in the wider
             # dtype and returned in the dtype of x, as Chainer's mixed16 mode does.

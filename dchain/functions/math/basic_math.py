@@ -1,7 +1,9 @@
 """Arithmetic: the operators of Variable (+ - * / ** @, unary -) with NumPy broadcasting.
 
-Both operands must have the same dtype; a Python or NumPy scalar takes the variable's dtype
-(a float scalar with an integer variable is refused rather than silently truncated).
+Two Variables must have the same dtype. A Python or NumPy scalar, or an array, combined with a
+Variable by an operator takes the variable's dtype, as in Chainer (``Variable(float32) +
+float64 array`` is float32); a non-integer float scalar or array with an integer variable is
+refused rather than silently truncated.
 """
 import numpy
 
@@ -190,8 +192,19 @@ class Neg(FunctionNode):
 
 def _operand(label, x, like):
     """Turn the other operand of an operator into something apply accepts."""
-    if isinstance(x, Variable) or _is_array(x):
+    if isinstance(x, Variable):
         return x
+    if _is_array(x):
+        dtype = like.dtype
+        if x.dtype == dtype:
+            return x
+        if dtype.kind in 'iub' and x.dtype.kind not in 'iub':
+            xp = like.xp
+            if not bool(xp.all(xp.trunc(x) == x)):
+                raise TypeError('{}: cannot combine a {} variable with a {} array holding '
+                                'non-integer values; cast the variable first'.format(
+                                    label, dtype, x.dtype))
+        return x.astype(dtype)
     if isinstance(x, (bool, int, float, numpy.number)):
         dtype = like.dtype
         if dtype.kind in 'iub' and not float(x).is_integer():
@@ -218,6 +231,13 @@ def add(*xs):
             ', '.join(_type_name(x) for x in xs)))
     if not isinstance(like, Variable):
         like = Variable(like, requires_grad=False)
+    if len(xs) > 2:
+        # As in Chainer, only the two-term form casts an array to the first term's dtype.
+        typed = [(i, x.dtype) for i, x in enumerate(xs) if isinstance(x, Variable) or _is_array(x)]
+        for index, dtype in typed:
+            if dtype != typed[0][1]:
+                raise TypeError('add: every term must have the same dtype, got {} (term {}) and '
+                                '{} (term {})'.format(typed[0][1], typed[0][0], dtype, index))
     xs = [_operand('add', x, like) for x in xs]
     if len(xs) == 2:
         return Add().apply(xs)[0]

@@ -1,4 +1,6 @@
 """sum and mean over axes."""
+import numbers
+
 from dchain.function_node import FunctionNode
 from dchain.functions.array.broadcast import broadcast_to
 from dchain.functions.array.reshape import reshape
@@ -8,7 +10,7 @@ from dchain.utils import force_array
 def _normalize_axis(label, axis, ndim):
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
     for a in axes:
         if not -ndim <= a < ndim:
             raise ValueError('{}: axis {} is out of range for {} dimensions'.format(label, a, ndim))
