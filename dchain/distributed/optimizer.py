@@ -268,7 +268,7 @@ class MultiNodeOptimizer(Accumulation):
         flags.exchange(comm, tag=actual.t)
         total = flags.total('samples')
         mark = _timeline.mark() if comm.size > 1 else None
-        self._sum_grads(target, 1.0 / total if total else None)
+        self._sum_grads(target, 1.0 / total if total else None, total)
         _timeline.span('exchange', mark)
         actual.unscale_grads()
         actual.apply_grads()
