@@ -87,3 +87,21 @@ def test_a_hyperparameter_changed_on_every_rank_is_fine():
         opt.alpha = 0.01 / (step + 1)
         opt.update(model, x[:4], t[:4])
     assert opt.t == 3
+
+
+@pytest.mark.mpi
+def test_an_iterator_built_on_rank_0_alone_meets_another_object_collective():
+    """Rank 0 builds an evaluation iterator (its construction check gathers objects) while
+    the others go on to another object collective: a clear mismatch, not one's pickles read
+    as the other's (an AttributeError deep inside the check)."""
+    comm = _comm_of_two_or_more()
+    with pytest.raises(CollectiveMismatchError) as caught:
+        if comm.rank == 0:
+            distributed.ShardedIterator(list(range(10)), 2, comm, repeat=False)
+        else:
+            comm.allgather_obj({'something': 1})
+    message = str(caught.value)
+    assert 'allgather_obj #' in message
+    assert 'rank 0 passes tag 1 (a check that every rank passed the same arguments ' \
+           '(check_same))' in message
+    assert "tag 0 (the program's own)" in message
