@@ -31,6 +31,12 @@ OPERATIONS = ('allreduce', 'allreduce_deterministic', 'bcast', 'bcast_obj', 'gat
               'check_same', 'exit')
 REDUCTIONS = ('sum', 'mean', 'max', 'min')
 _OBJECT = 1000   # the dtype code of a pickled Python object
+# Tags of dchain's own object collectives: two different ones met on two ranks (a rank
+# building an iterator while another starts Trainer.run) disagree on the tag, instead of
+# one's pickled objects being read as the other's.
+CHECK_SAME, AUTOLOAD = 1, 2
+PURPOSES = {CHECK_SAME: "a check that every rank passed the same arguments (check_same)",
+            AUTOLOAD: "Trainer.run's agreement on snapshots to autoload"}
 
 
 class CollectiveMismatchError(RuntimeError):
@@ -161,6 +167,13 @@ def _payload(h):
     return ' {}[{}]'.format(dtype, '?' if h['count'] is None else h['count'])
 
 
+def _purpose(h):
+    if h['dtype'] != 'object':
+        return ''
+    return ' ({})'.format(PURPOSES.get(h['tag'], "the program's own" if h['tag'] == 0
+                                       else 'unknown'))
+
+
 def mismatch(operation, call, rows):
     """The CollectiveMismatchError for the gathered headers ``rows`` (one per rank)."""
     headers = [_describe(row) for row in rows]
@@ -194,7 +207,7 @@ def mismatch(operation, call, rows):
         if differs('reduction'):
             parts.append(grouped(lambda h: "reduces with '{}'".format(h['reduction'])))
         if differs('tag'):
-            parts.append(grouped(lambda h: 'passes tag {}'.format(h['tag'])))
+            parts.append(grouped(lambda h: 'passes tag {}{}'.format(h['tag'], _purpose(h))))
         if differs('next_dtype') or differs('next_count'):
             parts.append(grouped(lambda h: 'announces {}'.format(
                 'no later allreduce' if h['next_count'] == -1 else 'a later allreduce of {}[{}]'

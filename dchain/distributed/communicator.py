@@ -155,7 +155,7 @@ class SingleCommunicator(CommunicatorBase):
         _check_root(root, 1)
         return [obj]
 
-    def allgather_obj(self, obj):
+    def allgather_obj(self, obj, tag=0):
         return [obj]
 
     def allreduce_obj(self, obj):
@@ -308,7 +308,7 @@ class MpiCommunicator(CommunicatorBase):
     def check_same(self, operation, **values):
         """Raise ValueError on every rank unless every rank passes the same ``values``
         (names to picklable values), naming the first that differs and each rank's value."""
-        everyone = self.allgather_obj(values)
+        everyone = self.allgather_obj(values, tag=agreement.CHECK_SAME)
         error = agreement.different_values(operation, values, everyone)
         if error is not None:
             raise error
@@ -505,8 +505,8 @@ class MpiCommunicator(CommunicatorBase):
             sent += counts
         return buffers
 
-    def _gather_objects(self, obj, root, operation):
-        call = self.check_collective(operation, 'object', root=root)
+    def _gather_objects(self, obj, root, operation, tag=0):
+        call = self.check_collective(operation, 'object', root=root, tag=tag)
         buffers = self._gather_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), root,
                                      operation, call)
         return None if buffers is None else [pickle.loads(bytes(b)) for b in buffers]
@@ -516,9 +516,11 @@ class MpiCommunicator(CommunicatorBase):
         _check_root(root, self.size)
         return self._gather_objects(obj, root, 'gather_obj')
 
-    def allgather_obj(self, obj):
-        """A list of every rank's object, on every rank."""
-        return self._gather_objects(obj, None, 'allgather_obj')
+    def allgather_obj(self, obj, tag=0):
+        """A list of every rank's object, on every rank. ``tag``: an int every rank must pass
+        alike (dchain's own calls pass one of ``agreement.PURPOSES``, so that two different
+        ones met on two ranks are a clear mismatch, not one's objects read as the other's)."""
+        return self._gather_objects(obj, None, 'allgather_obj', tag)
 
     def allreduce_obj(self, obj):
         """The sum (``+``) of every rank's object, added in rank order, on every rank."""

@@ -26,6 +26,7 @@ from dchain.distributed.compression import ExchangeBuffers
 from dchain.distributed.zero import ShardedState
 from dchain.serializers.base import Deserializer
 from dchain.config import using_config
+from dchain.distributed import optimizer_agreement
 from dchain.distributed.agreement import CollectiveMismatchError
 from dchain.distributed.step_flags import StepFlags
 from dchain import reporter
@@ -50,18 +51,6 @@ def _discarded_reports():
         return
     with reporter.report_scope({}):
         yield
-
-
-def _explain_skipped_update(error):
-    """When the ranks are in the update's exchange at different update counts, say so."""
-    headers = error.headers
-    if len({h['operation'] for h in headers}) == 1 and len({h['tag'] for h in headers}) > 1:
-        counts = ', '.join('rank {} has done {}'.format(r, h['tag'])
-                           for r, h in enumerate(headers))
-        raise CollectiveMismatchError(
-            'MultiNodeOptimizer.update: the ranks are at different updates ({}): a rank '
-            'skipped an update (or made an extra one), so they would average gradients of '
-            'different steps'.format(counts), error.operation, error.call, headers) from error
 
 
 def _forward_is_collective(link):
@@ -234,11 +223,7 @@ class MultiNodeOptimizer(Accumulation):
         if not self._synchronized:
             flags.set('uninitialized', any(p.data is None for p in target.params()))
         announce = self._gradient_allreduce(target, collective_forward)
-        try:
-            flags.exchange(comm, tag=actual.t, announce=announce)
-        except CollectiveMismatchError as error:
-            _explain_skipped_update(error)
-            raise
+        self._exchange_flags(announce)
         total = flags.total('samples')
         if not self._synchronized:
             if flags.any('uninitialized') and comm.size > 1 and count:
@@ -286,7 +271,7 @@ class MultiNodeOptimizer(Accumulation):
             count = count_samples(args, kwds)
             flags.set('samples', count)
             flags.set('uninitialized', any(p.data is None for p in target.params()))
-            flags.exchange(comm, tag=actual.t)
+            self._exchange_flags()
             if flags.any('uninitialized') and comm.size > 1 and count:
                 self._size_lazy_links(lossfun, args, kwds)
             self._synchronize(target)
@@ -297,7 +282,7 @@ class MultiNodeOptimizer(Accumulation):
             return
         self._end_accumulation()
         flags.set('samples', local)
-        flags.exchange(comm, tag=actual.t)
+        self._exchange_flags()
         total = flags.total('samples')
         self._finish_step(target, 1.0 / total if total else None, total)
 
@@ -318,6 +303,17 @@ class MultiNodeOptimizer(Accumulation):
         if not params or len({(a.dtype, backend.is_gpu_array(a)) for a in params}) != 1:
             return None
         return params[0].dtype, sum(a.size for a in params)
+
+    def _exchange_flags(self, announce=None):
+        # the tag carries the update number and the optimizer's configuration: a rank that
+        # skipped an update, or whose optimizer differs, is caught here
+        actual = self.actual_optimizer
+        try:
+            self.step_flags.exchange(self.communicator, tag=optimizer_agreement.step_tag(actual),
+                                     announce=announce)
+        except CollectiveMismatchError as error:
+            optimizer_agreement.explain(error, self.communicator, actual)
+            raise
 
     def _size_lazy_links(self, lossfun, args, kwds):
         """Run the forward once so lazily initialized links take their shapes, before the
