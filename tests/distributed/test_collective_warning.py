@@ -26,7 +26,7 @@ def run_job(tmp_path, body, env):
         import numpy
         from dchain import distributed
         comm = distributed.create_communicator('mpi')
-        comm.barrier()   # both ranks are up: the late rank below is late on purpose
+        comm.barrier()   # both ranks are up (collective #1): the late rank is late on purpose
         ''') + textwrap.dedent(body))
     environment = dict(os.environ, OMP_NUM_THREADS='1', **env)
     return subprocess.run([MPIRUN, '-n', '2', sys.executable, str(script)], capture_output=True,
@@ -42,7 +42,7 @@ def test_a_late_rank_is_named_in_a_warning_and_the_job_goes_on(tmp_path):
         print('rank', comm.rank, 'got', total.tolist(), flush=True)
         ''', {'DCHAIN_COLLECTIVE_WARN': '1', 'DCHAIN_COLLECTIVE_TIMEOUT': '100'})
     assert result.returncode == 0, result.stderr
-    assert ('[rank 0] dchain: warning: allreduce (call #1) has waited 1 s '
+    assert ('[rank 0] dchain: warning: allreduce (call #2) has waited 1 s '
             '(DCHAIN_COLLECTIVE_WARN); it aborts after 100 s') in result.stderr
     assert 'ranks waiting in it: 0\n' in result.stderr
     assert 'ranks that have not arrived (busy, hung or gone): 1' in result.stderr
@@ -61,8 +61,8 @@ def test_a_rank_waiting_in_another_collective_is_named(tmp_path):
         ''', {'DCHAIN_COLLECTIVE_WARN': '1', 'DCHAIN_COLLECTIVE_TIMEOUT': '6'})
     assert result.returncode != 0
     assert 'rank 1 is waiting in scatter_dataset (call #1) instead' in result.stderr
-    assert 'dchain: warning: allreduce (call #1) has waited' in result.stderr
-    assert 'allreduce (call #1) did not complete within 6 s' in result.stderr
+    assert 'dchain: warning: allreduce (call #2) has waited' in result.stderr
+    assert 'allreduce (call #2) did not complete within 6 s' in result.stderr
 
 
 def test_warn_seconds_come_from_the_environment(monkeypatch):
