@@ -4,6 +4,7 @@ This is the only module that imports cupy, and it does so lazily: ``import dchai
 loads CUDA. ``get_array_module`` sees CuPy arrays only once some code has imported cupy, so
 on a CPU-only run it costs one dictionary lookup.
 """
+import contextlib
 import sys
 
 import numpy
@@ -108,6 +109,10 @@ class Device:
     def use(self):
         """Make this device current (a no-op on the CPU)."""
 
+    def create_context(self):
+        """A context manager that makes this device current inside a ``with`` block."""
+        return contextlib.nullcontext()
+
     def send(self, array):
         """Return ``array`` on this device (lists and tuples element by element)."""
         return to_cpu(array)
@@ -146,6 +151,9 @@ class GpuDevice(Device):
     def use(self):
         self.device.use()
 
+    def create_context(self):
+        return self.device
+
     def send(self, array):
         if isinstance(array, (list, tuple)):
             return type(array)(self.send(a) for a in array)
@@ -153,6 +161,18 @@ class GpuDevice(Device):
             return None
         with self.device:
             return self.xp.asarray(array)
+
+
+class ChainerxDevice(Device):
+    """Chainer's ChainerX device type, which dchain does not have (ChainerX does not port).
+
+    The class exists so that Chainer code asking ``isinstance(device, ChainerxDevice)`` runs
+    (the answer is always False); making one is refused.
+    """
+
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError('ChainerxDevice: dchain has no ChainerX; use the CPU (@numpy) or a '
+                           'GPU (@cupy:N)')
 
 
 CPU = CpuDevice()
@@ -193,3 +213,12 @@ def get_device_from_array(array):
     if is_gpu_array(array):
         return GpuDevice(array.device.id)
     return CPU
+
+
+def using_device(device_spec):
+    """``with using_device(spec):`` makes the device that ``spec`` names current (anything
+    ``get_device`` accepts); on the CPU it does nothing."""
+    return get_device(device_spec).create_context()
+
+
+from dchain.backends import cuda  # noqa: E402,F401  (Chainer's ``chainer.backend.cuda``)

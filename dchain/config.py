@@ -7,9 +7,43 @@
 - ``enable_backprop`` (True): functions record the graph for backward.
 - ``type_check`` (True): functions check their inputs' types and shapes.
 - ``debug`` (False): extra checks (NaN detection in backward).
+- ``dtype`` (float32, or the ``DCHAIN_DTYPE`` environment variable: float16, float32, float64
+  or mixed16): the default dtype of parameters and data, read through ``get_dtype``.
+- ``keep_graph_on_report`` (False): ``report`` keeps a reported Variable with its graph
+  (``extensions.DumpGraph`` turns it on until it has drawn the graph).
 """
 import contextlib
+import os
 import threading
+
+import numpy
+
+
+class _Mixed16:
+    """The dtype-like ``mixed16``: float16 activations and parameters, with float32 where
+    precision matters (batch normalization statistics), as in Chainer."""
+
+    dtype = numpy.dtype(numpy.float16)
+
+    def __repr__(self):
+        return "dtype('mixed16')"
+
+    def __reduce__(self):
+        return 'mixed16'
+
+
+mixed16 = _Mixed16()
+"""Dtype-like value of ``config.dtype`` for 16/32-bit mixed precision."""
+
+
+def _dtype_from_environment():
+    name = os.environ.get('DCHAIN_DTYPE', 'float32')
+    if name in ('float16', 'float32', 'float64'):
+        return numpy.dtype(name)
+    if name == 'mixed16':
+        return mixed16
+    raise ValueError('dchain: the environment variable DCHAIN_DTYPE must be float16, float32, '
+                     'float64 or mixed16, got {!r}'.format(name))
 
 
 class GlobalConfig:
@@ -21,7 +55,8 @@ class GlobalConfig:
         self.enable_backprop = True
         self.type_check = True
         self.debug = False
-        self.dtype = None
+        self.dtype = _dtype_from_environment()
+        self.keep_graph_on_report = False
 
     def __setattr__(self, name, value):
         object.__setattr__(self, name, value)
@@ -93,6 +128,30 @@ def using_config(name, value, config=config):
             delattr(config, name)
         else:
             setattr(config, name, old)
+
+
+def get_dtype(dtype=None, map_mixed16=None):
+    """Resolve a dtype, defaulting to ``config.dtype``, as Chainer's ``get_dtype`` does.
+
+    Args:
+        dtype: a dtype specifier (``numpy.float16``, ``'float64'``, ``mixed16``...); None means
+            ``config.dtype``.
+        map_mixed16: the dtype to use in place of ``mixed16`` (e.g. float32 for statistics
+            that need the precision); None maps ``mixed16`` to float16.
+    Returns:
+        numpy.dtype: the resolved dtype.
+    """
+    if dtype is None:
+        dtype = config.dtype
+        if dtype is None:  # unset: Chainer's default (numpy.dtype(None) would be float64)
+            dtype = numpy.float32
+    if dtype is mixed16 and map_mixed16 is not None:
+        dtype = map_mixed16
+    try:
+        return numpy.dtype(dtype)
+    except TypeError:
+        raise TypeError('get_dtype: dtype must be a dtype specifier or mixed16, got {!r}'.format(
+            dtype)) from None
 
 
 def no_backprop_mode():

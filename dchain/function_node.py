@@ -4,7 +4,8 @@ A subclass writes ``forward(self, inputs)`` on raw arrays (returning a tuple) an
 ``backward(self, indexes, grad_outputs)`` on Variables (returning the gradients of the inputs
 in ``indexes``), ideally with dchain functions so that double backprop works. It declares which
 inputs and outputs backward needs with ``retain_inputs``/``retain_outputs``, and may check its
-inputs in ``check_type_forward(self, inputs)`` (called only while ``config.type_check``).
+inputs in ``check_type_forward(self, inputs)`` (called only while ``config.type_check``; a node
+defined outside dchain gets the arrays in a tuple that also has Chainer's ``in_types.size()``).
 
 ``apply`` is the hot path of every op: it stays short and allocates only the output variables.
 """
@@ -24,6 +25,17 @@ class FunctionNode:
     _retained_inputs = ()
     _retained_outputs = ()
     _output_data = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        check = cls.__dict__.get('check_type_forward')
+        if check is not None and not cls.__module__.startswith('dchain.'):
+            # A node written for Chainer may call in_types.size(): give it the arrays in a
+            # tuple that has it (dchain's own nodes keep the plain tuple of the hot path).
+            def check_type_forward(self, inputs):
+                return check(self, _InData(inputs))
+            check_type_forward.__doc__ = check.__doc__
+            cls.check_type_forward = check_type_forward
 
     @property
     def label(self):
@@ -102,6 +114,17 @@ class FunctionNode:
             if y is not None:
                 y.creator = None
         self.inputs = None
+
+
+class _InData(tuple):
+    """The input arrays with ``size()`` as on Chainer's ``in_types``, so that a Chainer
+    ``check_type_forward`` written with ``type_check.expect(in_types.size() == 2, x.ndim == 2)``
+    runs on the arrays themselves (its conditions are then plain booleans)."""
+
+    __slots__ = ()
+
+    def size(self):
+        return len(self)
 
 
 def _wrap(node, x):

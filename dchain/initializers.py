@@ -1,7 +1,8 @@
 """Initializers: callables that fill an array in place, as in Chainer.
 
-Each draws from a ``numpy.random.Generator``: the one given as ``rng``, or dchain's global
-generator (``dchain.random.seed(n)`` makes it repeatable).
+Each draws from a ``numpy.random.Generator``: the one given as ``rng``, or else NumPy's global
+random state, as in Chainer (``numpy.random.seed(n)`` or ``dchain.random.seed(n)`` makes it
+repeatable). Values are drawn on the host, so a model initializes alike on the CPU and a GPU.
 """
 import math
 
@@ -9,14 +10,15 @@ import numpy
 
 from dchain import backend
 from dchain import random as _random
+from dchain.config import get_dtype
 
 
 class Initializer:
     """Base class: ``initializer(array)`` fills ``array`` in place.
 
     Args:
-        dtype: the dtype of arrays this initializer creates (float32 when None).
-        rng: a ``numpy.random.Generator``; None uses dchain's global generator.
+        dtype: the dtype of arrays this initializer creates (``config.dtype`` when None).
+        rng: a ``numpy.random.Generator``; None draws from NumPy's global random state.
     """
 
     def __init__(self, dtype=None, rng=None):
@@ -220,11 +222,16 @@ def _get_initializer(initializer):
 def generate_array(initializer, shape, xp=numpy, dtype=None):
     """Create an array of ``shape`` on the host and fill it with ``initializer``.
 
-    The dtype is ``dtype``, else the initializer's, else float32. (GPU arrays are made by
-    sending this host array, so a seed gives the same model on any device.)
+    The dtype is ``dtype``, else the initializer's, else ``config.dtype`` (float32 unless
+    changed; ``mixed16`` gives float16), resolved by ``dchain.get_dtype``. (GPU arrays are
+    made by sending this host array, so a seed gives the same model on any device.)
     """
     initializer = _get_initializer(initializer)
-    dtype = numpy.dtype(dtype or getattr(initializer, 'dtype', None) or numpy.float32)
+    own = getattr(initializer, 'dtype', None)
+    if dtype is not None and own is not None and get_dtype(dtype) != get_dtype(own):
+        raise ValueError('generate_array: dtype {} differs from the initializer\'s dtype {}'
+                         .format(get_dtype(dtype), get_dtype(own)))
+    dtype = get_dtype(own if dtype is None else dtype)
     array = numpy.empty(shape, dtype=dtype)
     initializer(array)
     return array

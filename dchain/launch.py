@@ -9,6 +9,11 @@ Python), tells MPICH-family launchers (MPICH, Intel MPI, MVAPICH2: hydra) from O
 ``host:slots``, Open MPI ``host slots=N``; plain ``host`` lines, one per slot as in
 ``$PBS_NODEFILE``, suit both), prints the exact command on stderr, runs it with this Python, and
 exits with its exit status.
+
+``--max-restarts K`` runs the job again after a failure, up to K times, saying in one line why;
+the script resumes by its own autoload (``--resume auto`` in the examples). A job that stopped
+with a snapshot on request (status 75, see ``dchain.training.checkpoints``), or that was ended
+by a signal to this launcher, is not restarted.
 """
 import argparse
 import os
@@ -19,12 +24,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 PROGRAM = 'dchain.launch'
 _BARE = re.compile(r'^([A-Za-z0-9_.\-]+)$')
 _MPICH = re.compile(r'^([A-Za-z0-9_.\-]+):([0-9]+)$')
 _OPENMPI = re.compile(r'^([A-Za-z0-9_.\-]+)\s+slots\s*=\s*([0-9]+)(\s+max_slots\s*=\s*[0-9]+)?$')
 # Open MPI passes to remote ranks only what -x names; hydra passes the whole environment.
+STOPPED_STATUS = 75   # dchain.training.checkpoints.STOPPED_STATUS, without importing dchain
 _FORWARD = ('PATH', 'LD_LIBRARY_PATH', 'PYTHONPATH', 'VIRTUAL_ENV', 'OMP_NUM_THREADS',
             'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'CUDA_VISIBLE_DEVICES')
 
@@ -136,7 +143,7 @@ def _parser():
         prog='python -m ' + PROGRAM,
         description='Run SCRIPT with this Python on N MPI ranks (MPICH or Open MPI).',
         usage='python -m {} [-n N] [--hostfile FILE] [--mpirun PATH] [--mpi {{mpich,openmpi}}] '
-              '[--] SCRIPT [ARGS...]'.format(PROGRAM),
+              '[--max-restarts K] [--] SCRIPT [ARGS...]'.format(PROGRAM),
         epilog="After --, SCRIPT may also be '-m MODULE'. The command run is printed on stderr; "
                "the exit status is the job's.")
     parser.add_argument('-n', '--np', dest='ranks', type=int, default=None,
@@ -147,10 +154,13 @@ def _parser():
                         help='launcher executable (default $DCHAIN_MPIRUN, else mpirun)')
     parser.add_argument('--mpi', choices=('mpich', 'openmpi'), default=None,
                         help='launcher family (default: from mpirun --version)')
+    parser.add_argument('--max-restarts', type=int, default=0, metavar='K',
+                        help='run the job again after a failure, up to K times; the script '
+                             'resumes with its own autoload (e.g. --resume auto)')
     return parser
 
 
-_TAKES_VALUE = ('-n', '--np', '--hostfile', '-f', '--mpirun', '--mpi')
+_TAKES_VALUE = ('-n', '--np', '--hostfile', '-f', '--mpirun', '--mpi', '--max-restarts')
 
 
 def _split(argv):
@@ -176,6 +186,8 @@ def main(argv=None):
         parser.error('SCRIPT is missing')
     if args.ranks is not None and args.ranks < 1:
         parser.error('-n must be at least 1, got {}'.format(args.ranks))
+    if args.max_restarts < 0:
+        parser.error('--max-restarts must be 0 or more, got {}'.format(args.max_restarts))
     if not program[0].startswith('-') and not os.path.isfile(program[0]):
         parser.error('SCRIPT: no such file: {}'.format(program[0]))
     temporary = None
@@ -199,7 +211,7 @@ def main(argv=None):
                 PROGRAM, args.hostfile, flavor, temporary), file=sys.stderr)
         command = build_command(mpirun, flavor, ranks, hostfile, program)
         print('{}: {}'.format(PROGRAM, shlex.join(command)), file=sys.stderr, flush=True)
-        return _run(command)
+        return _run_with_restarts(command, args.max_restarts)
     except LaunchError as error:
         print('{}: {}'.format(PROGRAM, error), file=sys.stderr)
         return 2
@@ -208,12 +220,44 @@ def main(argv=None):
             os.unlink(temporary)
 
 
-def _run(command):
-    """Run the launcher, passing on SIGTERM/SIGHUP (a batch system ending the job); its status,
-    or 128 + signal number when a signal ended it, as a shell reports it."""
-    process = subprocess.Popen(command)
+def _describe(code):
+    if code > 128 and 0 < code - 128 < signal.NSIG:
+        try:
+            return 'status {} ({} on a rank or the launcher)'.format(
+                code, signal.Signals(code - 128).name)
+        except ValueError:
+            pass
+    return 'status {}'.format(code)
+
+
+def _run_with_restarts(command, max_restarts):
+    """Run the job; after a failure run it again, up to ``max_restarts`` times."""
+    restarts = 0
+    while True:
+        code, signalled = _run(command, dict(os.environ, DCHAIN_RESTART_COUNT=str(restarts)))
+        if code in (0, STOPPED_STATUS) or signalled or restarts >= max_restarts:
+            if code not in (0, STOPPED_STATUS) and max_restarts and not signalled:
+                print('{}: the job ended with {}; no restarts left ({} made)'.format(
+                    PROGRAM, _describe(code), restarts), file=sys.stderr, flush=True)
+            return code
+        restarts += 1
+        print('{}: the job ended with {}; restart {} of {} (the script resumes from its last '
+              'snapshot with its own autoload, e.g. --resume auto)'.format(
+                  PROGRAM, _describe(code), restarts, max_restarts), file=sys.stderr,
+              flush=True)
+        time.sleep(1)  # let the ranks of the failed job release their ports and files
+
+
+def _run(command, environment=None):
+    """Run the launcher, passing on SIGTERM/SIGHUP (a batch system ending the job; MPICH's and
+    Open MPI's launchers pass SIGTERM on to the ranks, which stop with a snapshot).
+    Returns (its status, or 128 + signal number when a signal ended it, as a shell reports
+    it; whether this launcher got a signal meanwhile)."""
+    process = subprocess.Popen(command, env=environment)
+    signalled = []
 
     def forward(number, frame):
+        signalled.append(number)
         process.send_signal(number)
 
     previous = {number: signal.signal(number, forward)
@@ -225,11 +269,12 @@ def _run(command):
                 break
             except KeyboardInterrupt:
                 # Ctrl-C reached mpirun too (same process group): wait for it to end the job.
+                signalled.append(signal.SIGINT)
                 continue
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-    return code if code >= 0 else 128 - code
+    return (code if code >= 0 else 128 - code), bool(signalled)
 
 
 if __name__ == '__main__':

@@ -186,6 +186,26 @@ class Link:
             d[name] = copy_module.deepcopy(value) if mode != 'share' else value
         return ret
 
+    def repeat(self, n_repeat, mode='init'):
+        """A Sequential of ``n_repeat`` copies of this link, as Chainer's ``Link.repeat``.
+
+        Args:
+            n_repeat (int): the number of copies; 0 or less gives an empty Sequential.
+            mode (str): how each copy is made (see ``copy``): 'init' (default: parameters
+                re-initialized by their initializers, so the copies differ), 'copy' (the same
+                values in new arrays) or 'share' (the same parameters).
+        """
+        if isinstance(n_repeat, bool) or not isinstance(n_repeat, (int, numpy.integer)):
+            raise TypeError('{}.repeat: n_repeat must be an int, got {}'.format(
+                type(self).__name__, type(n_repeat).__name__))
+        if mode not in ('share', 'copy', 'init'):
+            raise ValueError("{}.repeat: mode must be 'init', 'copy' or 'share', got {!r}"
+                             .format(type(self).__name__, mode))
+        ret = Sequential()
+        for _ in range(int(n_repeat)):
+            ret.append(self.copy(mode))
+        return ret
+
     # -- devices --------------------------------------------------------------------------------
     @property
     def device(self):

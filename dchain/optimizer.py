@@ -18,7 +18,9 @@ import numbers
 
 import numpy
 
-from dchain import backend
+from dchain import _timeline, backend
+from dchain._accumulation import Accumulation, divide_grads
+from dchain._loss_scaling import LossScaling
 from dchain.link import Link
 from dchain.serializers.base import Deserializer
 from dchain.variable import Parameter
@@ -133,6 +135,10 @@ class UpdateRule:
 
     # How many scratch arrays update_arrays needs; None when the rule has no update_arrays.
     work_arrays = None
+    _use_fp32_update = False
+    _fp32_param = None      # the float32 master copy of a float16 parameter
+    _fp16_written = None    # the float16 array the master copy was last written into
+    _grad_unscale = None    # a loss scale still in the float16 gradient (use_fp32_update)
 
     def __init__(self, parent_hyperparam=None):
         self._pre_update_hooks = collections.OrderedDict()
@@ -170,9 +176,30 @@ class UpdateRule:
     def _hooks(self):
         return {'pre': self._pre_update_hooks, 'post': self._post_update_hooks}
 
+    def use_fp32_update(self, flag=True):
+        """Update a float16 parameter through a float32 master copy (Chainer's mixed
+        precision): its gradient is cast to float32, the rule (and its hooks) update the
+        master copy, whose state is float32 too, and the parameter receives the master copy
+        rounded to float16. Small steps then accumulate instead of rounding away. The master
+        copy is made from the parameter at the first update (and again whenever the
+        parameter's array is replaced), kept in ``fp32_param`` and saved with the state.
+        Other dtypes are updated as before."""
+        self._use_fp32_update = bool(flag)
+        if not flag:
+            self._fp32_param = self._fp16_written = None
+
+    @property
+    def fp32_param(self):
+        """The float32 master copy (a Parameter), or None."""
+        return self._fp32_param
+
     def update(self, param):
         """Update ``param`` from its gradient (nothing happens without one, or when disabled)."""
+        unscale, self._grad_unscale = self._grad_unscale, None
         if not self.enabled or param.data is None or param.grad is None:
+            return
+        if self._use_fp32_update and param.data.dtype == numpy.float16:
+            self._update_through_master(param, unscale)
             return
         self.t += 1
         self._prepare(param)
@@ -181,6 +208,43 @@ class UpdateRule:
         self.update_core(param)
         for hook in self._post_update_hooks.values():
             hook(self, param)
+
+    def _serialize_master(self, serializer):
+        if not isinstance(serializer, Deserializer):
+            if self._fp32_param is not None:
+                serializer('fp32_param', self._fp32_param.data)
+            return
+        try:
+            value = serializer('fp32_param', None)
+        except KeyError:
+            value = None
+        self._fp32_param = None if value is None else Parameter(
+            backend.to_cpu(value).astype(numpy.float32))
+        self._fp16_written = None  # the parameter may be loaded after this: take it as is
+
+    def _update_through_master(self, param, unscale):
+        master = self._fp32_param
+        data = param.data
+        if master is not None and backend.is_gpu_array(data) != backend.is_gpu_array(
+                master.data):
+            master.data = backend.to_gpu(master.data, data.device) \
+                if backend.is_gpu_array(data) else backend.to_cpu(master.data)
+        if master is None or master.data.shape != data.shape or (
+                self._fp16_written is not None and data is not self._fp16_written):
+            master = self._fp32_param = Parameter(data.astype(numpy.float32), name=param.name)
+        master.grad = param.grad.astype(numpy.float32)
+        if unscale is not None:
+            master.grad /= unscale
+        self.t += 1
+        self._prepare(master)
+        for hook in self._pre_update_hooks.values():
+            hook(self, master)
+        self.update_core(master)
+        for hook in self._post_update_hooks.values():
+            hook(self, master)
+        data[...] = master.data  # rounded to float16, in place: views of it stay valid
+        self._fp16_written = data
+        master.grad = None
 
     def _prepare(self, param):
         state = self._state
@@ -245,9 +309,13 @@ class UpdateRule:
 
         Loading into a rule that has not updated yet creates the state from the file; a file
         without the state (saved before the rule's first update, or for a disabled rule)
-        leaves it to be created lazily.
+        leaves it to be created lazily. With ``use_fp32_update``, the float32 master copy is
+        saved as ``fp32_param``; a file without it (Chainer's) makes it again from the loaded
+        parameter.
         """
         self.t = serializer('t', self.t)
+        if self._use_fp32_update:
+            self._serialize_master(serializer)
         if self._state is not None:
             for key in self._state:
                 self._state[key] = serializer(key, self._state[key])
@@ -277,7 +345,7 @@ class UpdateRule:
         self._state = state
 
 
-class Optimizer:
+class Optimizer(LossScaling):
     """Base class of optimizers.
 
     Attributes:
@@ -293,7 +361,6 @@ class Optimizer:
     use_auto_new_epoch = False
     _pre_update_hooks = None
     _post_update_hooks = None
-    _loss_scale = None
 
     @property
     def _label(self):
@@ -318,17 +385,6 @@ class Optimizer:
     def update(self, lossfun=None, *args, **kwds):
         """Update the target's parameters (see GradientMethod.update)."""
         raise NotImplementedError
-
-    def set_loss_scale(self, loss_scale):
-        """Scale the loss by ``loss_scale`` in ``update(lossfun, ...)``'s backward (static loss
-        scaling for float16); the gradients are divided by it again before the hooks and the
-        update. None turns it off."""
-        if loss_scale is not None:
-            check_real('{}.set_loss_scale'.format(self._label), 'loss_scale', loss_scale)
-            if not loss_scale > 0:
-                raise ValueError('{}.set_loss_scale: loss_scale must be positive, got {}'.format(
-                    self._label, loss_scale))
-        self._loss_scale = loss_scale
 
     def new_epoch(self, auto=False):
         """Start a new epoch (``auto=True`` when called by an updater)."""
@@ -382,13 +438,14 @@ class Optimizer:
         self._require_setup('serialize')
         self.t = serializer('t', self.t)
         self.epoch = serializer('epoch', self.epoch)
+        self._serialize_loss_scaling(serializer)
         for path, param in self.target.namedparams():
             rule = param.update_rule
             if rule is not None:
                 rule.serialize(serializer[path.lstrip('/')])
 
 
-class GradientMethod(Optimizer):
+class GradientMethod(Optimizer, Accumulation):
     """Base class of the optimizers that update each parameter from its gradient.
 
     A subclass defines ``create_update_rule()`` and usually exposes its hyperparameters with
@@ -417,8 +474,21 @@ class GradientMethod(Optimizer):
         for param in link.params():
             rule = self.create_update_rule()
             rule.enabled = param.__dict__.get('_update_enabled', True)
+            if self._use_fp32_update:
+                rule.use_fp32_update()
             param.update_rule = rule
         return self
+
+    _use_fp32_update = False
+
+    def use_fp32_update(self, flag=True):
+        """Update float16 parameters through float32 master copies (see
+        ``UpdateRule.use_fp32_update``), for every parameter now and set up later."""
+        self._use_fp32_update = bool(flag)
+        if self.target is not None:
+            for param in self.target.params():
+                if param.update_rule is not None:
+                    param.update_rule.use_fp32_update(flag)
 
     def update(self, lossfun=None, *args, **kwds):
         """Update every enabled parameter that has a gradient.
@@ -428,54 +498,97 @@ class GradientMethod(Optimizer):
         (``unscale_grads``); without it, use the gradients already there. Then
         ``apply_grads``. A data-parallel optimizer runs the same three steps with its
         collectives between them.
+
+        With ``micro_batches`` k > 1, the batch is processed in k parts whose gradients add
+        up before the one update; inside ``no_sync()`` the gradients only add up (see
+        ``dchain._accumulation``).
         """
         self._require_setup('update')
+        if self._split_update(lossfun, args, kwds):
+            return
+        if self._no_sync_depth or self._accumulated is not None:
+            self._accumulate(self._compute_part, lossfun, args, kwds)
+            if self._no_sync_depth:
+                return
+            total = self._end_accumulation()
+            if total:
+                divide_grads(self.target.params(False), total)
+            self.unscale_grads()
+            self.apply_grads()
+            return
         if lossfun is not None:
             self.compute_grads(lossfun, args, kwds)
             self.unscale_grads()
         self.apply_grads()
 
-    def compute_grads(self, lossfun, args=(), kwds=None, grad_scale=None):
+    def _compute_part(self, lossfun, args, kwds, grad_scale, accumulate):
+        self.compute_grads(lossfun, args, kwds, grad_scale=grad_scale, accumulate=accumulate)
+
+    def compute_grads(self, lossfun, args=(), kwds=None, grad_scale=None, accumulate=False):
         """The "compute the gradients" step: ``loss = lossfun(*args, **kwds)``, clear the
         target's gradients, and ``loss.backward`` with the initial gradient set to the loss
         scale (``set_loss_scale``; 1 without one) times ``grad_scale`` (None: 1).
 
         ``grad_scale`` weights this process's loss in a sum over processes (a data-parallel
         rank's share of the global batch). The gradients stay multiplied by the loss scale
-        until ``unscale_grads``. Returns nothing; the loss is reported by the loss function as
-        usual.
+        until ``unscale_grads``. With ``accumulate`` the gradients already there are kept and
+        added to (a micro-batch of a larger step). Returns nothing; the loss is reported by
+        the loss function as usual.
         """
         self._require_setup('compute_grads')
+        mark = _timeline.mark()
         loss = lossfun(*args, **(kwds or {}))
-        self.target.cleargrads()
+        _timeline.span('forward', mark)
+        mark = _timeline.mark()
+        if not accumulate:
+            self.target.cleargrads()
         scale = self._loss_scale
         if grad_scale is not None:
             scale = grad_scale if scale is None else scale * grad_scale
         loss.backward(loss_scale=scale)
         del loss
+        _timeline.span('backward', mark)
 
     def unscale_grads(self):
-        """Divide every gradient by the loss scale (nothing without one)."""
+        """Divide every gradient by the loss scale (nothing without one).
+
+        A float16 gradient whose rule updates through a float32 master copy
+        (``use_fp32_update``) is divided after its cast to float32, inside the rule, where
+        small values do not flush to zero; optimizer-level hooks see it still scaled (as in
+        Chainer)."""
         loss_scale = self._loss_scale
         if loss_scale is None:
             return
         for param in self.target.params(False):
             grad = param.grad
-            if grad is not None:
+            if grad is None:
+                continue
+            rule = param.update_rule
+            if rule is not None and rule._use_fp32_update and grad.dtype == numpy.float16:
+                rule._grad_unscale = loss_scale
+            else:
                 grad /= loss_scale
 
     def apply_grads(self):
         """Run the 'pre' hooks, count the step (``t``), update every enabled parameter that
         has a gradient (fused when possible), then run the 'post' hooks."""
         self._require_setup('apply_grads')
+        mark = _timeline.mark()
+        self.check_nan_in_grads()
         self.call_hooks('pre')
         self.t += 1
-        if not (self.use_fused and self._update_fused()):
+        if not self.is_safe_to_update():
+            for param in self.target.params(False):
+                if param.update_rule is not None:
+                    param.update_rule._grad_unscale = None
+        elif not (self.use_fused and self._update_fused()):
             for param in self.target.params(False):
                 rule = param.update_rule
                 if rule is not None:
                     rule.update(param)
         self.call_hooks('post')
+        self.update_loss_scale()
+        _timeline.span('update', mark)
 
     def fused_parameters(self):
         """The FlatParameters packing the enabled parameters, or None when they cannot be fused.
@@ -513,7 +626,8 @@ class GradientMethod(Optimizer):
             rule = param.update_rule
             if (type(rule) is not rule_class or rule.t != t or rule._pre_update_hooks
                     or rule._post_update_hooks or rule.hyperparam._parent is not hyperparam
-                    or len(rule.hyperparam.__dict__) != 1):
+                    or len(rule.hyperparam.__dict__) != 1 or (
+                        rule._use_fp32_update and param.data.dtype == numpy.float16)):
                 return False
         return True
 
@@ -529,3 +643,8 @@ class GradientMethod(Optimizer):
             param.update_rule.t += 1
         flat.apply(params[0].update_rule)
         return True
+
+
+# Chainer's aliases of the optimizer hooks: ``optimizer.WeightDecay`` etc.
+from dchain.optimizer_hooks import (GradientClipping, GradientHardClipping,  # noqa: E402,F401
+                                    Lasso, WeightDecay)

@@ -12,6 +12,7 @@ import threading
 import numpy
 
 from dchain import backend
+from dchain.config import config
 from dchain.variable import Variable
 
 _local = threading.local()
@@ -66,7 +67,8 @@ class Reporter:
         """Store ``values`` (a dict) in the observation, prefixed by the observer's name.
 
         Variables are stored without their graph (their array), so reporting never keeps a
-        computational graph alive.
+        computational graph alive; with ``config.keep_graph_on_report`` the Variable itself
+        is stored (``extensions.DumpGraph`` draws the graph from it).
         """
         if observer is not None:
             name = self._observer_names.get(id(observer))
@@ -76,8 +78,9 @@ class Reporter:
             prefix = name + '/'
         else:
             prefix = ''
+        keep_graph = config.keep_graph_on_report
         for key, value in values.items():
-            if isinstance(value, Variable):
+            if isinstance(value, Variable) and not keep_graph:
                 value = value.array
             self.observation[prefix + key] = value
 

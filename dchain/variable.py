@@ -186,7 +186,9 @@ class Variable:
                 if x.creator is not None:
                     stack.append(x.creator)
                     x.creator = None
-            node.inputs = None
+            # Outputs still held elsewhere (an RNN's cell state) become leaves too, as in
+            # Chainer, instead of pointing at a node that lost its inputs.
+            node.unchain()
 
     def backward(self, retain_grad=False, enable_double_backprop=False, loss_scale=None):
         """Compute gradients of this variable with respect to every variable behind it.
@@ -199,10 +201,11 @@ class Variable:
         if self.creator is None:
             return
         if self._grad_var is None:
-            if self._data.size != 1:
+            # one element: a loss; none: a delegate variable (distributed.functions.send)
+            if self._data.size > 1:
                 raise ValueError(
                     'Variable.backward: the initial gradient is implicit only for a variable of '
-                    'one element; set .grad first for shape {}'.format(self._data.shape))
+                    'one element (or none); set .grad first for shape {}'.format(self._data.shape))
             self._grad_var = _leaf(self.xp.ones_like(self._data))
             if loss_scale is not None:
                 self._grad_var._data *= loss_scale

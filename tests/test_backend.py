@@ -72,3 +72,11 @@ def test_gpu_device_round_trip():
     assert backend.to_cpu(x).tolist() == [0.0, 1.0, 2.0]
     assert isinstance(backend.to_gpu(numpy.ones(2)), cupy.ndarray)
     assert backend.is_available()
+
+
+def test_chainerx_device_is_a_type_no_device_has():
+    # Chainer's programs ask isinstance(device, backend.ChainerxDevice) before ChainerX-only
+    # steps: the answer is False on every dchain device, and none can be made.
+    assert not isinstance(backend.get_device('@numpy'), backend.ChainerxDevice)
+    with pytest.raises(RuntimeError, match='ChainerxDevice: dchain has no ChainerX'):
+        backend.ChainerxDevice()

@@ -107,6 +107,37 @@ def test_generate_array_dtypes(dtype):
     assert initializers.generate_array(None, (2, 2)).shape == (2, 2)  # LeCunNormal
 
 
+@pytest.mark.parametrize('dtype, expected, statistics', [
+    (numpy.float16, numpy.float16, numpy.float16),
+    (numpy.float64, numpy.float64, numpy.float64),
+    (dchain.mixed16, numpy.float16, numpy.float32)])
+def test_config_dtype_is_the_default_of_initializers_and_links(dtype, expected, statistics):
+    with dchain.using_config('dtype', dtype):
+        assert initializers.generate_array(initializers.Normal(), (3, 2)).dtype == expected
+        assert initializers.generate_array(0.5, (2,)).dtype == expected
+        linear = L.Linear(3, 2)
+        embed = L.EmbedID(4, 2)
+        lazy = L.Linear(2)
+        bn = L.BatchNormalization(3)
+    assert linear.W.dtype == expected and linear.b.dtype == expected
+    assert embed.W.dtype == expected
+    assert bn.gamma.dtype == statistics and bn.avg_mean.dtype == statistics
+    # a lazily initialized parameter takes config.dtype at the time of its first call
+    with dchain.using_config('dtype', dtype):
+        lazy(numpy.zeros((1, 3), dtype=expected))
+    assert lazy.W.dtype == expected
+    # an explicit dtype wins over config.dtype
+    with dchain.using_config('dtype', dtype):
+        assert initializers.generate_array(initializers.Normal(dtype=numpy.float32),
+                                           (2,)).dtype == numpy.float32
+
+
+def test_generate_array_refuses_conflicting_dtypes():
+    with pytest.raises(ValueError, match='generate_array: dtype float64 differs'):
+        initializers.generate_array(initializers.Normal(dtype=numpy.float32), (2,),
+                                    dtype=numpy.float64)
+
+
 def test_seed_gives_identical_models():
     def build():
         return dchain.Chain(l1=L.Linear(6, 5), l2=L.Linear(5, 3, initialW=initializers.HeUniform()),
@@ -123,6 +154,48 @@ def test_seed_gives_identical_models():
         assert (a.data == b.data).all(), path
         if path.endswith('W'):
             assert not (a.data == c.data).all(), path
+
+
+@pytest.mark.parametrize('seed', [numpy.random.seed, dchain.random.seed])
+def test_numpy_seed_gives_identical_models_and_iterator_orders(seed):
+    """Chainer programs call numpy.random.seed(n) to make runs repeatable: it covers dchain's
+    initializers, dropout and shuffling iterators, as dchain.random.seed(n) does."""
+    def run():
+        model = dchain.Chain(l1=L.Linear(6, 5), l2=L.EmbedID(4, 3))
+        mask = dchain.functions.dropout(numpy.ones((20,), numpy.float32), 0.5).array
+        iterator = dchain.iterators.SerialIterator(list(range(10)), 10)
+        weights = [p.array for name, p in model.namedparams() if name.endswith('W')]
+        return weights + [mask, numpy.array(iterator.next())]
+
+    seed(5)
+    first = run()
+    seed(5)
+    second = run()
+    seed(6)
+    third = run()
+    for a, b, c in zip(first, second, third):
+        numpy.testing.assert_array_equal(a, b)
+        assert not numpy.array_equal(a, c)
+
+
+def test_gpu_and_cpu_initialize_alike(xp):
+    numpy.random.seed(2)
+    cpu = _fill(initializers.HeNormal(), numpy, (4, 3))
+    numpy.random.seed(2)
+    numpy.testing.assert_array_equal(_fill(initializers.HeNormal(), xp, (4, 3)), cpu)
+    numpy.random.seed(2)
+    on_host = L.Linear(3, 4)
+    numpy.random.seed(2)
+    lazy = L.Linear(4).to_device('@numpy' if xp is numpy else '@cupy:0')
+    lazy(xp.ones((1, 3), numpy.float32))  # initialized on the device, drawn on the host
+    numpy.testing.assert_array_equal(dchain.backend.to_cpu(lazy.W.array), on_host.W.array)
+
+
+def test_seed_refuses_bad_values():
+    with pytest.raises(ValueError, match=r'dchain.random.seed: value must be None or an int'):
+        dchain.random.seed(-1)
+    with pytest.raises(ValueError, match=r'dchain.random.seed'):
+        dchain.random.seed(1.5)
 
 
 def test_random_state_round_trip():

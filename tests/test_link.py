@@ -368,3 +368,27 @@ def test_to_device_gpu_and_back():
 
 def test_repr_names_the_class():
     assert repr(MLP()) == 'MLP()'
+
+
+@pytest.mark.parametrize('mode', ['init', 'copy', 'share'])
+def test_repeat(mode):
+    import dchain.functions as F
+    block = dchain.Sequential(L.Linear(3, 3), F.relu)
+    model = block.repeat(3, mode)
+    assert isinstance(model, dchain.Sequential) and len(model) == 3
+    assert len(model[0]) == 2 and model[0][1] is F.relu
+    first, second = model[0][0].W, model[1][0].W
+    assert first is not block[0].W
+    if mode == 'init':
+        assert not numpy.array_equal(first.array, second.array)
+    else:
+        assert numpy.array_equal(first.array, block[0].W.array)
+    assert (first.array is block[0].W.array) == (mode == 'share')
+    assert len(list(model.params())) == 6
+    assert model(numpy.ones((2, 3), numpy.float32)).shape == (2, 3)
+    assert len(block.repeat(0)) == 0
+    with pytest.raises(ValueError, match="Sequential.repeat: mode must be"):
+        block.repeat(2, 'deep')
+    with pytest.raises(TypeError, match='n_repeat must be an int'):
+        block.repeat(2.0)
+    assert len(L.Linear(2, 2).repeat(numpy.int64(2))) == 2

@@ -109,7 +109,8 @@ def test_backward_on_non_scalar_needs_grad(xp):
     x = Variable(xp.ones(3, numpy.float32))
     y = x * 2
     with pytest.raises(ValueError, match=r'Variable.backward: the initial gradient is implicit '
-                                         r'only for a variable of one element; set .grad first '
+                                         r'only for a variable of one element \(or none\); set '
+                                         r'.grad first '
                                          r'for shape \(3,\)'):
         y.backward()
     y.grad = xp.array([1.0, 2.0, 3.0], numpy.float32)
@@ -171,6 +172,18 @@ def test_unchain_backward_frees_the_graph(xp):
     assert ref() is None
     y.grad = xp.ones((), numpy.float32)
     y.backward()  # a leaf now: nothing happens
+    assert x.grad is None
+
+
+def test_unchain_backward_makes_held_outputs_leaves(xp):
+    # Truncated backprop through time: the state an RNN keeps (here the second output of a
+    # node) must become a leaf, not a variable whose creator lost its inputs.
+    x = Variable(xp.ones(4, numpy.float32))
+    used, kept = F.split_axis(x * 2, 2, axis=0)
+    loss = F.sum(used)
+    loss.unchain_backward()
+    assert kept.creator is None
+    F.sum(kept * 3).backward()  # starts a new graph from the kept state without error
     assert x.grad is None
 
 

@@ -1,4 +1,5 @@
 """Converters: from a list of examples to batch arrays on a device."""
+import functools
 import operator
 
 import numpy
@@ -54,6 +55,44 @@ def to_device(device, x):
     if device is None:
         return x
     return backend.get_device(device).send(x)
+
+
+class Converter:
+    """Base of converters: ``converter(batch, device)`` turns a list of examples into the
+    arguments of the model. ``device`` reaches ``convert`` as a Device (or None)."""
+
+    def __call__(self, batch, device=None):
+        return self.convert(batch, None if device is None else backend.get_device(device))
+
+    def convert(self, batch, device):
+        raise NotImplementedError('{} does not implement convert'.format(type(self).__name__))
+
+
+class _FunctionConverter(Converter):
+
+    def __init__(self, function):
+        if not callable(function):
+            raise TypeError('converter: the decorated object must be callable, got {}'.format(
+                type(function).__name__))
+        self.function = function
+        functools.update_wrapper(self, function)
+
+    def convert(self, batch, device):
+        return self.function(batch, device)
+
+
+def converter():
+    """Decorator that makes a function ``f(batch, device)`` a Converter, as Chainer's
+    ``@chainer.dataset.converter()`` does: the device argument reaches ``f`` as a Device
+    (``'@numpy'``, ``-1``, ``0``... are resolved with ``dchain.get_device``) or None.
+
+    Example::
+
+        @dchain.dataset.converter()
+        def convert(batch, device):
+            return dchain.dataset.to_device(device, numpy.stack(batch))
+    """
+    return _FunctionConverter
 
 
 def _is_array(x):

@@ -28,14 +28,27 @@ class DatasetMixin:
         raise NotImplementedError
 
 
+def batch_reader(dataset):
+    """The dataset's ``take(indices)`` (a batched read returning a list of examples), or
+    None. Arrays are not asked: ``ndarray.take`` means something else."""
+    if hasattr(dataset, 'shape') and hasattr(dataset, 'dtype'):
+        return None
+    return getattr(dataset, 'take', None)
+
+
 def take_examples(dataset, indices):
     """The examples of ``dataset`` at ``indices`` (an int array) as a list.
 
-    Datasets whose ``__getitem__`` takes an index array and returns a list of examples
+    A dataset with ``take(indices)`` (HDF5Dataset, NpyDataset, and TupleDataset, DictDataset
+    and SubDataset, which forward it) reads the batch with it, in one batched read. Other
+    datasets whose ``__getitem__`` takes an index array and returns a list of examples
     (TupleDataset, DictDataset, DatasetMixin; marked by ``_indexes_arrays``) are asked once,
     so that array-backed datasets gather a whole batch with one fancy index per array; NumPy
     arrays are indexed once; anything else is indexed example by example.
     """
+    take = batch_reader(dataset)
+    if take is not None:
+        return take(indices)
     if getattr(dataset, '_indexes_arrays', False):
         return dataset[indices]
     if isinstance(dataset, numpy.ndarray):

@@ -4,18 +4,18 @@ A dataset is four gzipped IDX files (training images and labels, test images and
 Each file is accepted when the MD5 of the .gz is the published one, or, for a copy that was
 recompressed (Debian's packages are), when the MD5 of its decompressed contents is; gzip's
 own CRC catches a truncated or damaged stream either way. Parsed arrays are cached as
-``<name>.npz`` beside the .gz files, so later loads skip decompression.
+``<name>.npz`` beside the .gz files (checked when read, see ``dchain.datasets.cache``), so
+later loads skip decompression.
 """
-import contextlib
 import gzip
 import hashlib
 import os
-import zipfile
 import zlib
 
 import numpy
 
 from dchain.dataset import download
+from dchain.datasets import cache
 
 KEYS = ('x_train', 'y_train', 'x_test', 'y_test')
 
@@ -30,13 +30,15 @@ class IdxSource:
         mirrors (list of str): URL prefixes to download the files from, tried in order.
         system_directories (list of str): read-only folders searched first (for files
             installed by a package manager).
+        max_bytes (int): the most bytes one download may bring.
     """
 
-    def __init__(self, name, files, mirrors, system_directories=()):
+    def __init__(self, name, files, mirrors, system_directories=(), max_bytes=64 << 20):
         self.name = name
         self.files = files
         self.mirrors = mirrors
         self.system_directories = system_directories
+        self.max_bytes = max_bytes
 
 
 def verify(path, md5s):
@@ -81,21 +83,6 @@ def check_arrays(arrays, name):
                                  name, part, x.shape, x.dtype, y.shape, y.dtype))
 
 
-def _read_cache(path, delete_corrupt):
-    try:
-        with numpy.load(path) as npz:
-            arrays = {key: npz[key] for key in KEYS}
-        check_arrays(arrays, path)
-        return arrays
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        if delete_corrupt:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
-        return None
-
-
 def _contents(source, directory, filename):
     md5s = source.files[filename]
     for system_directory in source.system_directories:
@@ -110,7 +97,7 @@ def _contents(source, directory, filename):
             filename, ', '.join(source.system_directories) or 'any system folder'))
     return download.fetch_file(os.path.join(directory, filename),
                                [mirror + filename for mirror in source.mirrors],
-                               lambda path: verify(path, md5s))
+                               lambda path: verify(path, md5s), source.max_bytes)
 
 
 def _read_files(source, directory):
@@ -123,23 +110,15 @@ def _read_files(source, directory):
 def load(source):
     """The arrays ``x_train``, ``y_train``, ``x_test``, ``y_test`` (uint8) of ``source``.
 
-    Read from the .npz cache when it is intact; otherwise, holding the dataset's lock, from
-    the IDX files (found in a system folder or the cache folder, else downloaded), which then
-    fill the cache. Raises DownloadError (an OSError) when a file cannot be had intact.
+    Read from the checked .npz cache when it is intact; otherwise, holding the dataset's
+    lock, from the IDX files (found in a system folder or the cache folder, else downloaded),
+    which then fill the cache. Raises DownloadError (an OSError) when a file cannot be had
+    intact.
     """
     try:
         directory = download.get_dataset_directory(source.name)
     except OSError:
         return _read_files(source, None)  # a read-only home: system folders, no cache
-    cache = os.path.join(directory, source.name + '.npz')
-    arrays = _read_cache(cache, delete_corrupt=False)
-    if arrays is not None:
-        return arrays
-    with download.file_lock(os.path.join(directory, source.name + '.lock')):
-        # another process may have filled the cache while this one waited
-        arrays = _read_cache(cache, delete_corrupt=True)
-        if arrays is None:
-            arrays = _read_files(source, directory)
-            with contextlib.suppress(OSError):  # a cache that cannot be written is no error
-                download.atomic_write(cache, lambda file: numpy.savez(file, **arrays))
-    return arrays
+    return cache.cached(directory, source.name + '.npz', KEYS,
+                        lambda: _read_files(source, directory),
+                        lambda arrays: check_arrays(arrays, source.name))

@@ -2,7 +2,7 @@
 import numpy
 
 from dchain import random
-from dchain.dataset.dataset_mixin import DatasetMixin, take_examples
+from dchain.dataset.dataset_mixin import DatasetMixin, batch_reader, take_examples
 
 
 def _is_int(value):
@@ -63,9 +63,17 @@ class SubDataset(DatasetMixin):
         else:
             return self.get_example(index)
         if positions.size == 0:
-            return []
+            if batch_reader(self._dataset) is None:
+                return []
+            positions = positions.astype(numpy.intp)  # the base gives zero-length arrays
         # one gather from the base dataset instead of one lookup per example
         return take_examples(self._dataset, self._base_positions(positions))
+
+    def take(self, indices):
+        """The examples at ``indices`` (an int array), read from the base dataset at once
+        (with its ``take`` when it has one)."""
+        indices = numpy.asarray(indices)
+        return self[indices if indices.size else indices.astype(numpy.intp)]
 
     def get_example(self, i):
         """The ``i``-th example (negative ``i`` counts from the end)."""
@@ -119,3 +127,37 @@ def split_dataset_random(dataset, first_size, seed=None):
     else:
         order = numpy.random.RandomState(seed).permutation(size)
     return split_dataset(dataset, first_size, order)
+
+
+def split_dataset_n(dataset, n, order=None):
+    """Split ``dataset`` into ``n`` parts of ``len(dataset) // n`` examples each (as seen
+    through ``order``, when given); the last ``len(dataset) % n`` examples are left out, as in
+    Chainer.
+
+    Returns:
+        A list of ``n`` SubDatasets.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, numpy.integer)) or n <= 0:
+        raise ValueError('split_dataset_n: n must be a positive int, got {!r}'.format(n))
+    size = len(dataset) // n
+    return [SubDataset(dataset, size * i, size * (i + 1), order) for i in range(n)]
+
+
+def split_dataset_n_random(dataset, n, seed=None):
+    """Split ``dataset`` at random into ``n`` parts of ``len(dataset) // n`` examples each
+    (without copying; the remainder is left out).
+
+    Args:
+        dataset: the dataset to split.
+        n (int): the number of parts.
+        seed (int): as in ``split_dataset_random``: an int seed gives Chainer's split for
+            that seed; None draws from dchain's global generator.
+    Returns:
+        A list of ``n`` SubDatasets.
+    """
+    size = len(dataset)
+    if seed is None:
+        order = random.get_generator().permutation(size)
+    else:
+        order = numpy.random.RandomState(seed).permutation(size)
+    return split_dataset_n(dataset, n, order)

@@ -1,15 +1,42 @@
 """TupleDataset and DictDataset: several equally long datasets read side by side."""
 import numpy
 
-from dchain.dataset.convert import gathered
+from dchain import backend
+from dchain.dataset.convert import GatheredBatch, gathered
+from dchain.dataset.dataset_mixin import batch_reader
 
 
 def _gather(dataset, index):
-    # Python sequences take no index arrays; arrays gather a whole batch at once
+    # a dataset with take() reads the batch at once (its arrays when it has them); Python
+    # sequences take no index arrays; arrays gather a whole batch with one fancy index
+    take = batch_reader(dataset)
+    if take is not None:
+        batch = take(numpy.asarray(index))
+        arrays = batch.gathered_arrays() if isinstance(batch, GatheredBatch) else None
+        return batch if arrays is None else arrays
+    if _is_file_array(dataset):
+        return _sorted_read(dataset, numpy.asarray(index))
     if isinstance(dataset, (list, tuple)):
         return [dataset[i] for i in (index.tolist() if isinstance(index, numpy.ndarray)
                                      else index)]
     return dataset[index]
+
+
+def _is_file_array(dataset):
+    # array-likes read from files (h5py.Dataset, zarr arrays): they index with increasing
+    # indices only (h5py) and read fastest that way
+    return (hasattr(dataset, 'shape') and hasattr(dataset, 'dtype')
+            and not isinstance(dataset, numpy.ndarray) and not backend.is_gpu_array(dataset))
+
+
+def _sorted_read(dataset, index):
+    if index.size == 0:
+        return numpy.empty((0,) + tuple(dataset.shape[1:]), dataset.dtype)
+    distinct, inverse = numpy.unique(index, return_inverse=True)
+    if distinct[0] < 0:  # negative indices count from the end, as for arrays
+        return _sorted_read(dataset, numpy.where(index < 0, index + len(dataset), index))
+    rows = numpy.asarray(dataset[distinct])
+    return rows if len(distinct) == len(index) and (distinct == index).all() else rows[inverse]
 
 
 def _check_lengths(caller, named):
@@ -52,6 +79,12 @@ class TupleDataset:
     def __len__(self):
         return self._length
 
+    def take(self, indices):
+        """The examples at ``indices`` (an int array), each column read at once (forwarded
+        to columns that have ``take``)."""
+        indices = numpy.asarray(indices)
+        return self[indices if indices.size else indices.astype(numpy.intp)]
+
 
 class DictDataset:
     """Examples that are dicts: the i-th example is ``{key: datasets[key][i], ...}``.
@@ -83,3 +116,9 @@ class DictDataset:
 
     def __len__(self):
         return self._length
+
+    def take(self, indices):
+        """The examples at ``indices`` (an int array), each column read at once (forwarded
+        to columns that have ``take``)."""
+        indices = numpy.asarray(indices)
+        return self[indices if indices.size else indices.astype(numpy.intp)]

@@ -31,7 +31,17 @@ from dchain.distributed.iterators import ShardedIterator  # noqa: F401
 from dchain.distributed.optimizer import (MultiNodeOptimizer, check_same_model,  # noqa: F401
                                           create_multi_node_optimizer)
 from dchain.distributed.step_flags import StepFlags  # noqa: F401
-from dchain.distributed import links  # noqa: F401
+from dchain.distributed import functions, links  # noqa: F401,E402
+from dchain.distributed.datasets import create_empty_dataset  # noqa: F401,E402
+from dchain.distributed.links import MultiNodeChainList  # noqa: F401,E402
+# ChainerMN's names for checkpoints, iterators of model parallelism and observations
+from dchain.distributed import compression, extensions  # noqa: F401
+from dchain.distributed.checkpoint import create_multi_node_checkpointer  # noqa: F401
+from dchain.distributed.datasets import scatter_index  # noqa: F401
+from dchain.distributed.multi_node_iterator import (create_multi_node_iterator,  # noqa: F401
+                                                    create_synchronized_iterator)
+from dchain.distributed.observation import (MultiNodeEarlyStoppingTrigger,  # noqa: F401
+                                            ObservationAggregator)
 from dchain.distributed.links import (MultiNodeBatchNormalization,  # noqa: F401
                                       create_mnbn_model)
 from dchain.distributed.persistent import AllreducePersistent  # noqa: F401
@@ -39,7 +49,10 @@ from dchain.distributed.persistent import AllreducePersistent  # noqa: F401
 _MPI_ENV = ('PMI_RANK', 'PMI_SIZE', 'PMIX_RANK', 'OMPI_COMM_WORLD_SIZE', 'MPI_LOCALNRANKS',
             'PMI_FD', 'HYDI_CONTROL_FD')
 _NAMES = {'single': 'single', 'mpi': 'mpi', 'naive': 'mpi', 'flat': 'mpi', 'nccl': 'nccl',
-          'pure_nccl': 'nccl', 'auto': 'auto'}
+          'pure_nccl': 'nccl', 'auto': 'auto',
+          # ChainerMN's other GPU communicators: NCCL with MPI between nodes, which 'nccl' is
+          'hierarchical': 'nccl', 'two_dimensional': 'nccl', 'single_node': 'nccl',
+          'non_cuda_aware': 'nccl'}
 
 
 def launched_with_mpi():
@@ -47,18 +60,30 @@ def launched_with_mpi():
     return any(name in os.environ for name in _MPI_ENV)
 
 
-def create_communicator(communicator_name='auto', mpi_comm=None, timeout=None, **kwargs):
+def create_communicator(communicator_name='auto', mpi_comm=None, timeout=None,
+                        allreduce_grad_dtype=None, **kwargs):
     """Create a communicator.
 
     Args:
         communicator_name: ``'single'`` (one process, no MPI), ``'mpi'`` (aliases ``'naive'``,
-            ``'flat'``), ``'nccl'`` (alias ``'pure_nccl'``; GPUs through CuPy's NCCL), or
+            ``'flat'``), ``'nccl'`` (GPUs through CuPy's NCCL; aliases ChainerMN's GPU
+            communicators ``'pure_nccl'``, ``'hierarchical'``, ``'two_dimensional'``,
+            ``'single_node'``, ``'non_cuda_aware'``), or
             ``'auto'``: nccl when every rank has a GPU and NCCL is available, else mpi when
             launched under MPI with more than one process, else single.
         mpi_comm: the mpi4py communicator to use (COMM_WORLD when None).
         timeout: seconds before a collective that never completes aborts the job (default
             ``$DCHAIN_COLLECTIVE_TIMEOUT`` or 1800).
+        allreduce_grad_dtype: the dtype gradients are exchanged in by the multi-node
+            optimizer (None: their own). ``'float16'`` halves the bytes sent for float16's
+            rounding of the gradient (see ``dchain.distributed.compression``).
     """
+    comm = _create(communicator_name, mpi_comm, timeout, kwargs)
+    comm.allreduce_grad_dtype = compression.grad_dtype(allreduce_grad_dtype)
+    return comm
+
+
+def _create(communicator_name, mpi_comm, timeout, kwargs):
     if communicator_name not in _NAMES:
         raise ValueError('create_communicator: communicator_name must be one of {}, got {!r}'
                          .format(', '.join(sorted(_NAMES)), communicator_name))

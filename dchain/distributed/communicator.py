@@ -5,6 +5,7 @@
 collective that never completes aborts the job with a message instead of hanging it. GPU
 arrays go through CUDA-aware MPI when the MPI library has it, otherwise through host copies.
 """
+import contextlib
 import functools
 import operator
 import os
@@ -17,6 +18,8 @@ from dchain.distributed import agreement, watchdog
 
 _CHUNK = 1 << 30  # bytes per message: MPI counts are 32-bit, so >2 GiB objects go in pieces
 _OPS = ('sum', 'mean', 'max', 'min')
+_P2P_TAG = 1024    # MPI tags of send/recv/sendrecv start here (send_bytes uses 1 and 2)
+_P2P_TAGS = 16384  # user tags: MPI guarantees tags up to 32767
 
 
 def _check_op(op):
@@ -42,9 +45,15 @@ class CommunicatorBase:
     """
 
     name = None
+    allreduce_grad_dtype = None  # the dtype the multi-node optimizer exchanges gradients in
 
     def __repr__(self):
         return '<{} rank {} of {}>'.format(type(self).__name__, self.rank, self.size)
+
+    def busy(self, what):
+        """A context for long work outside collectives (rank 0 writing a snapshot): ranks that
+        wait for this one meanwhile wait beyond the collective timeout instead of aborting."""
+        return contextlib.nullcontext()
 
     # -- models ---------------------------------------------------------------------------------
     def bcast_data(self, model, root=0):
@@ -94,6 +103,23 @@ class CommunicatorBase:
                                      '{}; pass zero_fill=True'.format(param.name, self.rank))
                 param.grad = param.xp.zeros_like(param.data)
             param.grad = self.allreduce(param.grad, 'mean')
+
+
+    # -- point to point on arrays (ChainerMN's send/recv; distributed.functions build on them) --
+    def send(self, data, dest, tag=0):
+        """Send an array, or a tuple or list of arrays, to rank ``dest`` (see MpiCommunicator)."""
+        raise ValueError('{}.send: a communicator of one process has no other rank to send '
+                         'to (dest {})'.format(type(self).__name__, dest))
+
+    def recv(self, source, tag=0):
+        """Receive what rank ``source`` sent with ``send`` (see MpiCommunicator)."""
+        raise ValueError('{}.recv: a communicator of one process has no other rank to receive '
+                         'from (source {})'.format(type(self).__name__, source))
+
+    def sendrecv(self, data, dest, source, tag=0):
+        """Send ``data`` to ``dest`` while receiving from ``source`` (see MpiCommunicator)."""
+        raise ValueError('{}.sendrecv: a communicator of one process has no other rank'.format(
+            type(self).__name__))
 
 
 class SingleCommunicator(CommunicatorBase):
@@ -150,6 +176,12 @@ class SingleCommunicator(CommunicatorBase):
         """Nothing to compare with one process."""
 
 
+def _add_float16(source, target, datatype):
+    """A user-defined MPI operation: ``target += source`` on float16 words."""
+    numpy.add(numpy.frombuffer(target, numpy.float16), numpy.frombuffer(source, numpy.float16),
+              out=numpy.frombuffer(target, numpy.float16))
+
+
 def _is_array(value):
     return isinstance(value, numpy.ndarray) or backend.is_gpu_array(value)
 
@@ -193,6 +225,11 @@ class MpiCommunicator(CommunicatorBase):
         if self.size > 1:
             watchdog.install_abort_on_error(MPI.COMM_WORLD.Get_rank())
             agreement.watch_exit(self)
+
+    def busy(self, what):
+        """See ``CommunicatorBase.busy``; ``what`` says in the waiting ranks' messages what
+        this rank is doing."""
+        return self._watchdog.busy(what)
 
     def _wait(self, request, operation, call=None):
         self._watchdog.wait(request, operation,
@@ -298,9 +335,27 @@ class MpiCommunicator(CommunicatorBase):
             return buffer
         MPI = self._MPI
         mpi_op = {'sum': MPI.SUM, 'mean': MPI.SUM, 'max': MPI.MAX, 'min': MPI.MIN}[op]
-        request = self._comm.Iallreduce(MPI.IN_PLACE, self._mpi_buffer(buffer), mpi_op)
+        target = self._mpi_buffer(buffer)
+        if buffer.dtype == numpy.float16 and op in ('sum', 'mean') and \
+                not backend.is_gpu_array(buffer):
+            target, mpi_op = self._float16_sum(buffer)
+        request = self._comm.Iallreduce(MPI.IN_PLACE, target, mpi_op)
         self._wait(request, 'allreduce', call)
         return self._finish(buffer, op)
+
+    def _float16_sum(self, buffer):
+        """How MPI sums a float16 buffer: natively where mpi4py knows a half type (MPICH),
+        else as 16-bit words with a user-defined operation that adds them as float16."""
+        MPI = self._MPI
+        if getattr(self, '_half_op', None) is None:
+            try:
+                from mpi4py.util import dtlib
+                dtlib.from_numpy_dtype(numpy.float16)
+                self._half_op = (None, MPI.SUM)
+            except Exception:
+                self._half_op = (MPI.UINT16_T, MPI.Op.Create(_add_float16, commute=True))
+        datatype, mpi_op = self._half_op
+        return (buffer if datatype is None else [buffer, datatype]), mpi_op
 
     def _finish(self, buffer, op):
         """Turn the reduced sum into a mean when asked (integers round down)."""
@@ -466,3 +521,88 @@ class MpiCommunicator(CommunicatorBase):
             self._wait(self._comm.Irecv([view[start:start + _CHUNK], MPI.BYTE], source, 2),
                        operation)
         return bytes(data)
+
+    # -- point to point on arrays ------------------------------------------------------------
+    # A message is a pickled header (tuple or not, shapes, dtypes, GPU or not), then each
+    # array's bytes, all under MPI tag _P2P_TAG + tag: messages between two ranks on one tag
+    # never overtake each other, so a header always precedes its arrays.
+    def _p2p_check(self, operation, peer, argument, tag):
+        if isinstance(peer, bool) or not isinstance(peer, (int, numpy.integer)) or \
+                not 0 <= peer < self.size or peer == self.rank:
+            raise ValueError('{}: {} must be another rank in [0, {}) than this one ({}), got {!r}'
+                             .format(operation, argument, self.size, self.rank, peer))
+        if isinstance(tag, bool) or not isinstance(tag, (int, numpy.integer)) or \
+                not 0 <= tag < _P2P_TAGS:
+            raise ValueError('{}: tag must be an int in [0, {}), got {!r}'.format(
+                operation, _P2P_TAGS, tag))
+        return int(peer), _P2P_TAG + int(tag)
+
+    def _p2p_message(self, operation, data):
+        arrays = tuple(data) if isinstance(data, (tuple, list)) else (data,)
+        for x in arrays:
+            if not (isinstance(x, numpy.ndarray) or backend.is_gpu_array(x)):
+                raise TypeError('{}: data must be an array or a tuple of arrays, got {}'.format(
+                    operation, type(x).__name__))
+            if x.dtype.kind not in 'biufc':
+                raise TypeError('{}: arrays of dtype {} cannot be sent; send numbers (bool, '
+                                'integer, float or complex arrays)'.format(operation, x.dtype))
+        header = (isinstance(data, (tuple, list)), [(x.shape, x.dtype.str) for x in arrays],
+                  any(backend.is_gpu_array(x) for x in arrays))
+        hosts = [numpy.ascontiguousarray(backend.to_cpu(x)) for x in arrays]
+        return pickle.dumps(header, protocol=pickle.HIGHEST_PROTOCOL), hosts
+
+    def _p2p_buffers(self, header):
+        is_tuple, specs, on_gpu = pickle.loads(header)
+        return is_tuple, on_gpu, [numpy.empty(shape, numpy.dtype(dtype))
+                                  for shape, dtype in specs]
+
+    def _p2p_result(self, is_tuple, on_gpu, arrays):
+        if on_gpu:  # where the sender's arrays were: on this rank's current GPU
+            arrays = [backend.to_gpu(x) for x in arrays]
+        return tuple(arrays) if is_tuple else arrays[0]
+
+    def _p2p_exchange(self, operation, outgoing, dest, source, tag):
+        """Send ``outgoing`` (header, arrays) to ``dest`` and/or receive from ``source`` at once
+        (either may be None): started together, so two ranks exchanging never deadlock."""
+        requests = []
+        if outgoing is not None:
+            header, hosts = outgoing
+            length = numpy.array([len(header)], numpy.int64)
+            requests.append(self._comm.Isend(length, dest, tag))
+            requests.append(self._comm.Isend([header, self._MPI.BYTE], dest, tag))
+            requests += [self._comm.Isend(x, dest, tag) for x in hosts if x.size]
+        received = None
+        if source is not None:
+            length = numpy.zeros(1, numpy.int64)
+            self._wait(self._comm.Irecv(length, source, tag), operation)
+            header = bytearray(int(length[0]))
+            self._wait(self._comm.Irecv([header, self._MPI.BYTE], source, tag), operation)
+            received = self._p2p_buffers(bytes(header))
+            for x in received[2]:
+                if x.size:
+                    self._wait(self._comm.Irecv(x, source, tag), operation)
+        for request in requests:
+            self._wait(request, operation)
+        return None if received is None else self._p2p_result(*received)
+
+    def send(self, data, dest, tag=0):
+        """Send an array, or a tuple or list of arrays (any shapes and dtypes, NumPy or CuPy),
+        to rank ``dest``; rank ``dest`` gets it with ``recv(source=this rank, tag=tag)``.
+        Returns once the data is out of the arrays (they may be changed afterwards)."""
+        dest, mpi_tag = self._p2p_check('send', dest, 'dest', tag)
+        self._p2p_exchange('send', self._p2p_message('send', data), dest, None, mpi_tag)
+
+    def recv(self, source, tag=0):
+        """What rank ``source`` sent with ``send(..., dest=this rank, tag=tag)``: an array, or
+        a tuple when a tuple or list was sent; on this rank's current GPU when the sender's
+        arrays were on a GPU."""
+        source, mpi_tag = self._p2p_check('recv', source, 'source', tag)
+        return self._p2p_exchange('recv', None, None, source, mpi_tag)
+
+    def sendrecv(self, data, dest, source, tag=0):
+        """Send ``data`` to ``dest`` and return what ``source`` sends, both at once (a ring
+        or pairwise exchange that cannot deadlock)."""
+        dest, mpi_tag = self._p2p_check('sendrecv', dest, 'dest', tag)
+        source, _ = self._p2p_check('sendrecv', source, 'source', tag)
+        return self._p2p_exchange('sendrecv', self._p2p_message('sendrecv', data), dest, source,
+                                  mpi_tag)

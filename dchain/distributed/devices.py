@@ -1,4 +1,6 @@
 """Which device a rank trains on: GPU ``intra_rank`` of its node, or the CPU."""
+import numbers
+
 from dchain import backend
 
 
@@ -9,7 +11,7 @@ def _wants_gpu(spec):
         return True
     if isinstance(spec, str) and spec.lstrip('-').isdigit():
         spec = int(spec)
-    return isinstance(spec, int) and not isinstance(spec, bool) and spec >= 0
+    return isinstance(spec, numbers.Integral) and not isinstance(spec, bool) and spec >= 0
 
 
 def rank_device(comm, spec='auto', allow_shared_gpu=False):

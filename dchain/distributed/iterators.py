@@ -6,11 +6,19 @@ cut into ``comm.size`` contiguous slices as evenly as possible (rank r takes sli
 epoch visits every example exactly once: the last global batch is short when the dataset size
 is not a multiple of the batch size, and a rank whose slice is empty gets an empty batch.
 The position saved by ``serialize`` is global, so a run resumes on any number of ranks.
+
+With ``n_prefetch=k`` a background thread reads the rank's next k batches while the current
+one is used. A batch depends only on (seed, epoch, position), so prefetching changes neither
+what is read nor the position ``serialize`` saves (that of the batches handed out).
 """
+import collections
+import concurrent.futures
+import threading
+
 import numpy
 
 from dchain.dataset.convert import GatheredBatch, concat_examples
-from dchain.datasets.tuple_dataset import DictDataset, TupleDataset
+from dchain.dataset.dataset_mixin import batch_reader, take_examples
 
 
 def shard_bounds(count, size, rank):
@@ -41,12 +49,15 @@ class ShardedIterator:
         shuffle (bool): draw a new permutation each epoch from ``(seed, epoch)``.
         seed (int): the shuffling seed, the same on every rank.
         repeat (bool): cycle over epochs forever (False: stop after one epoch).
+        n_prefetch (int): local batches read ahead by a background thread (0: none).
+            ``finalize()`` stops the thread.
 
     Construction is a collective: every rank checks that the others have the same dataset
     length, batch size, seed and shuffle flag (else a ValueError on every rank).
     """
 
-    def __init__(self, dataset, batch_size, comm, shuffle=True, seed=0, repeat=True):
+    def __init__(self, dataset, batch_size, comm, shuffle=True, seed=0, repeat=True,
+                 n_prefetch=0):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) \
                 or batch_size <= 0:
             raise ValueError('ShardedIterator: batch_size must be a positive int (the global '
@@ -60,6 +71,7 @@ class ShardedIterator:
         self.seed = int(seed)
         self.repeat = repeat
         check_same_sharding('ShardedIterator', self)
+        self._init_prefetch(n_prefetch)
         self.reset()
 
     def reset(self):
@@ -91,8 +103,11 @@ class ShardedIterator:
         n = len(self.dataset)
         self._previous_epoch_detail = self.epoch_detail
         indices = self.global_indices()
-        start, stop = shard_bounds(len(indices), self.comm.size, self.comm.rank)
-        batch = self._take(indices[start:stop], indices)
+        if self.n_prefetch:
+            batch = self._prefetched(self.epoch, self.current_position)
+        else:
+            start, stop = shard_bounds(len(indices), self.comm.size, self.comm.rank)
+            batch = self._take(indices[start:stop], indices)
         self.current_position += len(indices)
         if self.current_position >= n:
             self.epoch += 1
@@ -107,10 +122,13 @@ class ShardedIterator:
 
     def _take(self, local, global_indices):
         dataset = self.dataset
-        if isinstance(dataset, (TupleDataset, DictDataset)):
-            return dataset[local]  # a GatheredBatch: no per-example stacking later
-        if len(local):
-            return [dataset[int(i)] for i in local]
+        if len(local) or batch_reader(dataset) is not None:
+            # one batched read of this rank's share where the dataset can (take(): HDF5Dataset,
+            # NpyDataset, TupleDataset, SubDataset...): then a GatheredBatch, which the
+            # converter uses as it is, and zero-length arrays for an empty share
+            batch = take_examples(dataset, local)
+            if len(batch) or isinstance(batch, GatheredBatch):
+                return batch
         # An empty share: zero-length arrays shaped like the global batch's examples, so the
         # converter and the model see a batch of 0 samples rather than nothing.
         arrays = concat_examples([dataset[int(global_indices[0])]])
@@ -136,7 +154,64 @@ class ShardedIterator:
         return None if self._previous_epoch_detail < 0 else self._previous_epoch_detail
 
     def finalize(self):
-        """Nothing to release (Chainer's protocol)."""
+        """Stop the prefetching thread (Chainer's protocol); nothing else to release."""
+        executor, self._executor = self._executor, None
+        self._ahead.clear()
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    # -- prefetching: batches are keyed by (epoch, position), which alone decide them ----------
+    def _init_prefetch(self, n_prefetch):
+        if isinstance(n_prefetch, bool) or not isinstance(n_prefetch, (int, numpy.integer)) \
+                or n_prefetch < 0:
+            raise ValueError('ShardedIterator: n_prefetch must be a non-negative int, got {!r}'
+                             .format(n_prefetch))
+        self.n_prefetch = int(n_prefetch)
+        self._executor = None
+        self._ahead = collections.deque()  # ((epoch, position), future)
+        self._orders = {}                  # epoch -> order, for the reading thread
+        self._orders_lock = threading.Lock()
+
+    def _order_of(self, epoch):
+        with self._orders_lock:
+            order = self._orders.get(epoch)
+            if order is None:
+                n = len(self.dataset)
+                order = (numpy.random.default_rng([self.seed, epoch]).permutation(n)
+                         if self.shuffle else numpy.arange(n))
+                self._orders = {key: value for key, value in self._orders.items()
+                                if key >= epoch - 1}
+                self._orders[epoch] = order
+            return order
+
+    def _read_at(self, epoch, position):
+        indices = self._order_of(epoch)[position:position + self.batch_size]
+        start, stop = shard_bounds(len(indices), self.comm.size, self.comm.rank)
+        return self._take(indices[start:stop], indices)
+
+    def _key_after(self, key):
+        epoch, position = key
+        position += self.batch_size
+        return (epoch + 1, 0) if position >= len(self.dataset) else (epoch, position)
+
+    def _prefetched(self, epoch, position):
+        key = (epoch, position)
+        if self._ahead and self._ahead[0][0] != key:  # reset, or a snapshot was loaded
+            for _, future in self._ahead:
+                future.cancel()
+            self._ahead.clear()
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix='dchain-ShardedIterator')
+        next_key = self._ahead[-1][0] if self._ahead else key
+        if not self._ahead:
+            self._ahead.append((key, self._executor.submit(self._read_at, *key)))
+        while len(self._ahead) < self.n_prefetch + 1:
+            next_key = self._key_after(next_key)
+            if not self.repeat and next_key[0] > 0:
+                break
+            self._ahead.append((next_key, self._executor.submit(self._read_at, *next_key)))
+        return self._ahead.popleft()[1].result()
 
     def serialize(self, serializer):
         """Save or load the global position (independent of the number of ranks)."""
@@ -150,3 +225,9 @@ class ShardedIterator:
             raise ValueError('ShardedIterator.serialize: the snapshot was taken with seed {}, '
                              'this iterator has seed {}'.format(seed, self.seed))
         self._order = None
+
+
+# ChainerMN's iterators for model parallelism live beside ShardedIterator under the same
+# namespace, as ``chainermn.iterators`` has them.
+from dchain.distributed.multi_node_iterator import (create_multi_node_iterator,  # noqa: E402,F401
+                                                    create_synchronized_iterator)

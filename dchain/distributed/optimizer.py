@@ -20,7 +20,9 @@ import contextlib
 
 import numpy
 
-from dchain import backend
+from dchain import _timeline, backend
+from dchain._accumulation import Accumulation, count_samples
+from dchain.distributed.compression import ExchangeBuffers
 from dchain.config import using_config
 from dchain.distributed.agreement import CollectiveMismatchError
 from dchain.distributed.step_flags import StepFlags
@@ -107,7 +109,7 @@ class _GradientBuffer:
         return [flat for flat, _, _ in self.groups]
 
 
-class MultiNodeOptimizer:
+class MultiNodeOptimizer(Accumulation):
     """Wraps an optimizer so that each update uses the gradient of the global batch.
 
     Made by ``create_multi_node_optimizer``. Every attribute it does not define itself is the
@@ -121,9 +123,17 @@ class MultiNodeOptimizer:
     """
 
     _OWN = ('actual_optimizer', 'communicator', 'zero_fill', 'deterministic', 'step_flags',
-            '_synchronized', '_buffer')
+            '_synchronized', '_buffer', '_exchange')
+    backward_passes_per_step = 1   # Horovod's: update calls per step, gradients summed
+    _passes = 0
 
-    def __init__(self, actual_optimizer, communicator, zero_fill=True, deterministic=False):
+    def __init__(self, actual_optimizer, communicator, zero_fill=True, deterministic=False,
+                 backward_passes_per_step=1):
+        if isinstance(backward_passes_per_step, bool) or not isinstance(
+                backward_passes_per_step, int) or backward_passes_per_step < 1:
+            raise ValueError('create_multi_node_optimizer: backward_passes_per_step must be a '
+                             'positive int, got {!r}'.format(backward_passes_per_step))
+        self.backward_passes_per_step = backward_passes_per_step
         if not hasattr(actual_optimizer, 'compute_grads'):
             raise TypeError('create_multi_node_optimizer: actual_optimizer must be a dchain '
                             'GradientMethod (SGD, Adam, ...), got {}'.format(
@@ -135,6 +145,7 @@ class MultiNodeOptimizer:
         self.step_flags = StepFlags()
         self._synchronized = False
         self._buffer = None
+        self._exchange = None
 
     def __getattr__(self, name):
         # Called only for names not found on the wrapper: they are the actual optimizer's.
@@ -188,6 +199,18 @@ class MultiNodeOptimizer:
         target = actual.target
         if target is None:
             raise RuntimeError('MultiNodeOptimizer.update: call setup(link) first')
+        if self._split_update(lossfun, args, kwds):
+            return
+        passes = self.backward_passes_per_step
+        if passes > 1 and not self._no_sync_depth:
+            self._passes = (self._passes + 1) % passes
+            if self._passes:
+                with self.no_sync():
+                    self.update(lossfun, *args, **kwds)
+                return
+        if self._no_sync_depth or self._accumulated is not None:
+            self._accumulating_update(lossfun, args, kwds)
+            return
         comm = self.communicator
         count = _count_samples(args, kwds) if lossfun is not None else 1
         collective_forward = lossfun is not None and _forward_is_collective(target)
@@ -212,8 +235,42 @@ class MultiNodeOptimizer:
                                      grad_scale=count / total if total else 0.0)
             else:
                 target.cleargrads()
+        mark = _timeline.mark() if comm.size > 1 else None
         self._sum_grads(target, 1.0 / comm.size if lossfun is None else None,
                         total if lossfun is not None else comm.size, announce is not None)
+        _timeline.span('exchange', mark)
+        actual.unscale_grads()
+        actual.apply_grads()
+
+    def _accumulating_update(self, lossfun, args, kwds):
+        """A micro-batch of a step (see ``dchain._accumulation``): its gradients, weighted by
+        its samples, add up locally; the last one exchanges the step's sample counts, sums
+        the gradients over ranks once, divides by the global total and updates."""
+        actual = self.actual_optimizer
+        target = actual.target
+        comm = self.communicator
+        flags = self.step_flags
+        if not self._synchronized:
+            # parameters are checked and copied from rank 0 before the first backward
+            count = count_samples(args, kwds)
+            flags.set('samples', count)
+            flags.set('uninitialized', any(p.data is None for p in target.params()))
+            flags.exchange(comm, tag=actual.t)
+            if flags.any('uninitialized') and comm.size > 1 and count:
+                self._size_lazy_links(lossfun, args, kwds)
+            self._synchronize(target)
+        collective = lossfun is not None and _forward_is_collective(target)
+        local = self._accumulate(actual._compute_part, lossfun, args, kwds,
+                                 forward_anyway=collective)
+        if self._no_sync_depth:
+            return
+        self._end_accumulation()
+        flags.set('samples', local)
+        flags.exchange(comm, tag=actual.t)
+        total = flags.total('samples')
+        mark = _timeline.mark() if comm.size > 1 else None
+        self._sum_grads(target, 1.0 / total if total else None, total)
+        _timeline.span('exchange', mark)
         actual.unscale_grads()
         actual.apply_grads()
 
@@ -225,12 +282,16 @@ class MultiNodeOptimizer:
         once the model is synchronized, when its gradients form one buffer (one dtype, one
         device) and nothing in the forward calls collectives (MultiNodeBatchNormalization's
         are checked one by one, so the gradient allreduce after them is too)."""
-        if (self.communicator.size == 1 or not self._synchronized or self.deterministic
+        comm = self.communicator
+        if (comm.size == 1 or not self._synchronized or self.deterministic
                 or collective_forward or _forward_is_collective(target)):
             return None
         params = [p.data for p in target.params(include_uninit=False)]
         if not params or len({(a.dtype, backend.is_gpu_array(a)) for a in params}) != 1:
             return None
+        exchange_dtype = getattr(comm, 'allreduce_grad_dtype', None)
+        if exchange_dtype is not None and exchange_dtype != params[0].dtype:
+            return None  # the compressed exchange makes its own (checked) collectives
         return params[0].dtype, sum(a.size for a in params)
 
     def _size_lazy_links(self, lossfun, args, kwds):
@@ -272,7 +333,7 @@ class MultiNodeOptimizer:
         self._buffer.gather_grads()
         return self._buffer.flats()
 
-    def _sum_grads(self, target, scale, total, announced):
+    def _sum_grads(self, target, scale, total, announced=False):
         comm = self.communicator
         params = [p for _, p in sorted(target.namedparams(include_uninit=False),
                                        key=lambda item: item[0])]
@@ -298,7 +359,16 @@ class MultiNodeOptimizer:
                         .format(', '.join(partial)))
         if present is not None and not present.any():
             return
+        exchange_dtype = getattr(comm, 'allreduce_grad_dtype', None)
         for flat in self._grad_buffers(params):
+            if comm.size > 1 and exchange_dtype is not None and exchange_dtype != flat.dtype:
+                # compressed exchange: cast (and scale) once into the exchange buffer
+                if self._exchange is None:
+                    self._exchange = ExchangeBuffers()
+                self._exchange.sum(comm, flat, exchange_dtype,
+                                   None if scale is None or scale == 1 else scale,
+                                   self.deterministic)
+                continue
             if comm.size > 1:
                 if self.deterministic:
                     flat[...] = comm.allreduce_deterministic(flat)
@@ -360,7 +430,8 @@ def check_same_model(comm, link):
 
 
 def create_multi_node_optimizer(actual_optimizer, communicator, zero_fill=True,
-                                deterministic=False):
+                                deterministic=False, backward_passes_per_step=1,
+                                micro_batches=1):
     """Wrap ``actual_optimizer`` for data-parallel training over ``communicator``.
 
     Args:
@@ -374,5 +445,18 @@ def create_multi_node_optimizer(actual_optimizer, communicator, zero_fill=True,
         deterministic: sum the gradients in rank order on every rank, so the result is
             bitwise identical on every rank and from run to run (slower: gathers every
             rank's buffer).
+        backward_passes_per_step: Horovod's gradient accumulation: the gradients of this
+            many ``update`` calls (each a micro-batch) add up, then one exchange and one
+            update (see also ``no_sync()``).
+        micro_batches: split the batch of every ``update(lossfun, *batch)`` into this many
+            parts, back-propagated one after the other (less memory for activations) and
+            summed before one exchange and one update.
+
+    With either, the update equals that of the whole batch at once: each micro-batch is
+    weighted by its samples, over every micro-batch and every rank.
     """
-    return MultiNodeOptimizer(actual_optimizer, communicator, zero_fill, deterministic)
+    optimizer = MultiNodeOptimizer(actual_optimizer, communicator, zero_fill, deterministic,
+                                   backward_passes_per_step)
+    optimizer.micro_batches = micro_batches
+    optimizer._check_micro_batches()
+    return optimizer

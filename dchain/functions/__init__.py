@@ -9,7 +9,7 @@ from dchain.functions.array.transpose import swapaxes, transpose  # noqa: F401
 from dchain.functions.math.basic_math import absolute, add, div, mul, neg, sub  # noqa: F401
 from dchain.functions.math.exponential import exp, log, rsqrt, sqrt, square  # noqa: F401
 from dchain.functions.math.matmul import batch_matmul, matmul  # noqa: F401
-from dchain.functions.math.sum import mean, sum  # noqa: F401,A004
+from dchain.functions.math.sum import average, mean, sum  # noqa: F401,A004
 from dchain.functions.connection.linear import linear  # noqa: F401
 from dchain.functions.activation.elu import elu  # noqa: F401
 from dchain.functions.activation.gelu import gelu  # noqa: F401
@@ -42,3 +42,20 @@ from dchain.functions.normalization.batch_normalization import (  # noqa: F401
     batch_normalization, fixed_batch_normalization)
 from dchain.functions.normalization.layer_normalization import layer_normalization  # noqa: F401
 from dchain.functions.connection.embed_id import embed_id  # noqa: F401
+# Sequence models: the LSTM cell, n-step RNNs, sequence transposition, CRF and sampled losses.
+from dchain.functions.array.permutate import permutate  # noqa: F401
+from dchain.functions.array.transpose_sequence import transpose_sequence  # noqa: F401
+from dchain.functions.rnn.lstm import lstm  # noqa: F401
+from dchain.functions.rnn.n_step_gru import n_step_bigru, n_step_gru  # noqa: F401
+from dchain.functions.rnn.n_step_lstm import n_step_bilstm, n_step_lstm  # noqa: F401
+from dchain.functions.rnn.n_step_rnn import n_step_birnn, n_step_rnn  # noqa: F401
+from dchain.functions.array.select_item import select_item  # noqa: F401
+from dchain.functions.math.linear_interpolate import linear_interpolate  # noqa: F401
+from dchain.functions.math.logsumexp import logsumexp  # noqa: F401
+from dchain.functions.loss.crf1d import argmax_crf1d, crf1d  # noqa: F401
+from dchain.functions.loss.negative_sampling import negative_sampling  # noqa: F401
+from dchain.functions.connection.convolution_nd import (  # noqa: F401
+    convolution_1d, convolution_3d, convolution_nd)
+from dchain.functions.evaluation.binary_accuracy import binary_accuracy  # noqa: F401
+from dchain.functions.normalization.local_response_normalization import (  # noqa: F401
+    local_response_normalization)

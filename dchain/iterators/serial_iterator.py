@@ -83,6 +83,10 @@ class SerialIterator(Iterator):
         return numpy.arange(start, stop) if order is None else order[start:stop]
 
     def __next__(self):
+        return take_examples(self.dataset, self._advance())
+
+    def _advance(self):
+        # the position bookkeeping of one batch: returns the batch's indices
         if not self._repeat and self.epoch > 0:
             raise StopIteration
         self._previous_epoch_detail = self.epoch_detail
@@ -110,7 +114,7 @@ class SerialIterator(Iterator):
                 self.current_position = 0
                 raise StopIteration
         self.current_position = stop
-        return take_examples(self.dataset, indices)
+        return indices
 
     @property
     def epoch_detail(self):

@@ -1,4 +1,4 @@
-"""Adam (Kingma and Ba, 2015), with AdamW's decoupled weight decay and AMSGrad."""
+"""Adam (Kingma and Ba, 2015), with AdamW's decoupled weight decay, AMSGrad and AdaBound."""
 import math
 
 from dchain import backend
@@ -28,9 +28,6 @@ def _check(owner, values, allow_none):
         value = values.get(name)
         if value is not None and not 0 <= value < 1:
             raise ValueError('{}: {} must be in [0, 1), got {}'.format(owner, name, value))
-    if values.get('adabound'):
-        raise NotImplementedError('{}: adabound is not supported (use adabound=False)'.format(
-            owner))
 
 
 def _learning_rate(hp, t):
@@ -47,6 +44,10 @@ class AdamRule(optimizer.UpdateRule):
     ``vhat = max(vhat, v)`` (amsgrad) or ``v``, then
     ``param -= eta * (alpha_t * m / (sqrt(vhat) + eps) + weight_decay_rate * param)`` with
     the bias-corrected ``alpha_t = alpha * sqrt(1 - beta2**t) / (1 - beta1**t)``.
+    AdaBound (Luo et al., 2019) clips the per-element step size ``alpha_t / (sqrt(vhat) + eps)``
+    to ``[lr * (1 - 1 / (gamma t + 1)), lr * (1 + 1 / (gamma t))]`` with
+    ``lr = final_lr * alpha / initial_alpha`` (``initial_alpha``: alpha when the rule was
+    made, so a schedule on alpha moves the bounds too, as in Chainer).
 
     Args:
         parent_hyperparam (Hyperparameter): the defaults (Adam's when None).
@@ -67,6 +68,7 @@ class AdamRule(optimizer.UpdateRule):
         for name, value in values.items():
             if value is not None:
                 setattr(self.hyperparam, name, value)
+        self.initial_alpha = self.hyperparam.alpha
 
     def init_state(self, param):
         xp = param.xp
@@ -85,17 +87,28 @@ class AdamRule(optimizer.UpdateRule):
         """The bias-corrected step size (Chainer's older name of ``alpha_t``)."""
         return self.alpha_t
 
+    @property
+    def bounds(self):
+        """AdaBound's (lower, upper) bounds of the step size at this rule's step ``t``."""
+        if self.t == 0:
+            raise RuntimeError('AdamRule: the AdaBound bounds are undefined before the first '
+                               'update (t == 0)')
+        hp = self.hyperparam
+        final_lr = hp.final_lr * hp.alpha / self.initial_alpha
+        lower = final_lr * (1.0 - 1.0 / (hp.gamma * self.t + 1))
+        upper = final_lr * (1.0 + 1.0 / (hp.gamma * self.t))
+        return lower, upper
+
     def step_coefficients(self):
         hp = self.hyperparam
-        if hp.adabound:
-            raise NotImplementedError('AdamRule: adabound is not supported')
-        return (hp.beta1, 1 - hp.beta1, hp.beta2, 1 - hp.beta2, hp.eps, hp.eta * self.alpha_t,
-                hp.eta * hp.weight_decay_rate, hp.amsgrad)
+        bounds = self.bounds if hp.adabound else None
+        return (hp.beta1, 1 - hp.beta1, hp.beta2, 1 - hp.beta2, hp.eps, self.alpha_t, hp.eta,
+                hp.eta * hp.weight_decay_rate, hp.amsgrad, bounds)
 
     def update_arrays(self, coefficients, data, grad, state, work):
         xp = backend.get_array_module(data)
-        beta1, one_minus_beta1, beta2, one_minus_beta2, eps, step_size, decay, amsgrad = \
-            coefficients
+        (beta1, one_minus_beta1, beta2, one_minus_beta2, eps, alpha_t, eta, decay, amsgrad,
+         bounds) = coefficients
         m, v = state['m'], state['v']
         scratch = work[0]
         m *= beta1
@@ -112,8 +125,14 @@ class AdamRule(optimizer.UpdateRule):
             vhat = v
         xp.sqrt(vhat, out=scratch)
         scratch += eps
-        xp.divide(m, scratch, out=scratch)
-        scratch *= step_size
+        if bounds is None:
+            xp.divide(m, scratch, out=scratch)
+            scratch *= eta * alpha_t
+        else:
+            xp.divide(alpha_t, scratch, out=scratch)
+            xp.clip(scratch, bounds[0], bounds[1], out=scratch)
+            scratch *= m
+            scratch *= eta
         if decay:
             # The decay uses the parameter before this step: param * (1 - eta * rate).
             data *= 1 - decay
@@ -121,9 +140,11 @@ class AdamRule(optimizer.UpdateRule):
 
 
 class Adam(optimizer.GradientMethod):
-    """Adam, with AdamW's decoupled weight decay (``eta``, ``weight_decay_rate``) and AMSGrad.
+    """Adam, with AdamW's decoupled weight decay (``eta``, ``weight_decay_rate``), AMSGrad and
+    AdaBound.
 
-    With the defaults ``eta=1`` and ``weight_decay_rate=0`` this is the original Adam.
+    With the defaults ``eta=1`` and ``weight_decay_rate=0`` this is the original Adam; with
+    ``amsgrad`` and ``adabound`` both True it is AMSBound.
 
     Args:
         alpha (float): the step size (0.001).
@@ -133,8 +154,9 @@ class Adam(optimizer.GradientMethod):
         eta (float): a schedule multiplier of the whole step (1.0).
         weight_decay_rate (float): the decoupled weight decay (0).
         amsgrad (bool): use AMSGrad's running maximum of ``v`` (False).
-        adabound (bool): AdaBound is not supported; must be False.
-        final_lr (float), gamma (float): AdaBound's settings, kept for compatibility.
+        adabound (bool): use AdaBound's clipping of the step size (False); see AdamRule.
+        final_lr (float): AdaBound's final (SGD) learning rate (0.1).
+        gamma (float): how fast AdaBound's bounds converge to ``final_lr`` (1e-3).
     """
 
     alpha = optimizer.HyperparameterProxy('alpha')
@@ -187,3 +209,21 @@ class AMSGrad(Adam):
     def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, eps=1e-8, eta=1.0,
                  weight_decay_rate=0):
         super().__init__(alpha, beta1, beta2, eps, eta, weight_decay_rate, amsgrad=True)
+
+
+class AdaBound(Adam):
+    """Adam with AdaBound's dynamic bounds on the step size (Luo et al., 2019)."""
+
+    def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, final_lr=0.1, gamma=1e-3, eps=1e-8,
+                 eta=1.0):
+        super().__init__(alpha, beta1, beta2, eps, eta, amsgrad=False,
+                         adabound=True, final_lr=final_lr, gamma=gamma)
+
+
+class AMSBound(Adam):
+    """AMSGrad with AdaBound's dynamic bounds on the step size (Luo et al., 2019)."""
+
+    def __init__(self, alpha=0.001, beta1=0.9, beta2=0.999, final_lr=0.1, gamma=1e-3, eps=1e-8,
+                 eta=1.0):
+        super().__init__(alpha, beta1, beta2, eps, eta, amsgrad=True,
+                         adabound=True, final_lr=final_lr, gamma=gamma)

@@ -66,6 +66,15 @@ class _HDF5Source:
             return None
         if dataset.shape is None:
             return base.Entry(None, numpy.dtype('f'), None, is_none=True)
+        if dataset.external or dataset.is_virtual:
+            # its data would come from other files, named by the file being loaded
+            where = 'external files {}'.format([entry[0] for entry in dataset.external]) \
+                if dataset.external else 'a virtual dataset mapping other files'
+
+            def read():
+                raise ValueError('its data is stored in {}; parameters must be stored in '
+                                 'the file itself, so it is refused'.format(where))
+            return base.Entry(dataset.shape, dataset.dtype, read)
         if h5py.check_string_dtype(dataset.dtype) is not None:
             return base.Entry(dataset.shape, numpy.dtype('U'),
                               lambda: numpy.asarray(dataset.asstr()[()]))

@@ -22,6 +22,7 @@ _NONE_PICKLE_GLOBALS = {
     ('numpy', 'dtype'): numpy.dtype,
 }
 _NOT_FOUND = (FileNotFoundError, IsADirectoryError, PermissionError)
+_MAX_DEFLATE_RATIO = 1032  # the most that deflate can compress (runs of one byte value)
 
 
 class DictionarySerializer(base.Serializer):
@@ -96,7 +97,26 @@ class _NpzSource:
                     is_none = _NoneUnpickler(f).load()[()] is None
                 except Exception:
                     is_none = False
+            refusal = None if dtype.hasobject else self._oversized(member, f.tell(), shape,
+                                                                   dtype)
+        if refusal is not None:
+            def read():
+                raise ValueError(refusal)
+            return base.Entry(shape, dtype, read)
         return base.Entry(shape, dtype, lambda: npz[key], is_none=is_none)
+
+    def _oversized(self, member, header_size, shape, dtype):
+        # NumPy allocates the whole array a header declares before reading the data, so a
+        # header is checked against what its zip member can hold: the member's size, and at
+        # most _MAX_DEFLATE_RATIO times its compressed size.
+        info = self._archive.getinfo(member)
+        declared = int(numpy.prod(shape, dtype=numpy.float64)) * dtype.itemsize
+        holds = min(info.file_size, info.compress_size * _MAX_DEFLATE_RATIO + 1024)
+        if header_size + declared <= holds:
+            return None
+        return ('its header declares an array of shape {} and dtype {} ({} bytes), more than '
+                'the file holds ({} bytes); refused before allocating'.format(
+                    shape, dtype, declared, max(holds - header_size, 0)))
 
 
 class NpzDeserializer(base.SourceDeserializer):

@@ -15,6 +15,6 @@ from dchain.training import extensions, triggers, updaters  # noqa: F401
 from dchain.training.extension import (PRIORITY_EDITOR, PRIORITY_READER,  # noqa: F401
                                        PRIORITY_WRITER, Extension, make_extension)
 from dchain.training.trainer import Trainer  # noqa: F401
-from dchain.training.triggers import get_trigger  # noqa: F401
+from dchain.training.triggers import IntervalTrigger, get_trigger  # noqa: F401
 from dchain.training.updater import Updater  # noqa: F401
-from dchain.training.updaters import StandardUpdater  # noqa: F401
+from dchain.training.updaters import ParallelUpdater, StandardUpdater  # noqa: F401

@@ -7,11 +7,14 @@ import traceback
 
 from dchain import random as random_module
 from dchain import reporter as reporter_module
+from dchain.training import checkpoints
 from dchain.training import extension as extension_module
 from dchain.training.triggers import get_trigger
 
 
 _STOP_TRIGGER = object()
+_STOP_CHECK = object()
+_AUTOLOAD = object()
 
 
 class _ExtensionEntry:
@@ -84,7 +87,8 @@ class Trainer:
                 when None.
             priority (int): order among extensions fired at the same iteration (higher
                 first); ``extension.priority`` (default ``PRIORITY_READER``) when None.
-            call_before_training (bool): also call it once before the first update.
+            call_before_training (bool): also call it once before the first update (not
+                on a run resumed after it).
         """
         if kwargs:
             raise TypeError('Trainer.extend: unexpected keyword arguments {}'.format(
@@ -134,6 +138,13 @@ class Trainer:
         An exception raised by the updater or an extension stops the loop; every extension's
         ``on_error`` and ``finalize`` run, and the exception is re-raised with the step that
         raised it named in a note (Python 3.11+) and in the message printed to stderr.
+
+        With a snapshot extension on any rank, SIGTERM, SIGUSR1 or SIGINT during the run
+        stops it at the next step boundary: rank 0 writes a snapshot (each snapshot
+        extension's ``checkpoint``) and every rank raises ``checkpoints.TrainingStopped``, a
+        SystemExit with status 75, after ``finalize``. A second SIGTERM or SIGINT, or no step
+        boundary within ``$DCHAIN_STOP_GRACE`` seconds (30), ends the process at once. With
+        ``autoload``, every rank resumes from the same snapshot (see ``snapshot``).
         """
         if self._done:
             raise RuntimeError('Trainer.run: this trainer has already run; build a new one')
@@ -141,22 +152,35 @@ class Trainer:
             os.makedirs(self.out, exist_ok=True)
         extensions = self._ordered_extensions()
         self._start_at = time.time()
-        step = None  # what runs now: an extension's name, None for the updater
+        comm = checkpoints.communicator_of(self)
+        stopper = None
+        step = _AUTOLOAD
         try:
-            # extensions that load a saved state (snapshot with autoload) go first, so the
-            # others initialize from the state they resume
+            # snapshots are autoloaded first (every rank the same one), so the other
+            # extensions initialize from the state they resume
+            autoloaded, can_checkpoint = checkpoints.prepare(self, extensions)
             loaders = [item for item in extensions if getattr(item[1].extension, 'autoload', 0)]
             others = [item for item in extensions if item not in loaders]
             for name, entry in loaders + others:
                 initialize = getattr(entry.extension, 'initialize', None)
-                if initialize is not None:
+                if initialize is not None and name not in autoloaded:
                     step = '{} (initialize)'.format(name)
                     initialize(self)
-            with self.reporter.scope(self.observation):
-                for name, entry in extensions:
-                    if entry.call_before_training:
-                        step = name
-                        entry.extension(self)
+            # as in Chainer, only before the first update: a run resumed from a snapshot (or
+            # autoloaded by an initializer above) does not evaluate again, which LogReport
+            # would average into the next entry
+            if self.is_before_training:
+                self.observation = {}
+                with self.reporter.scope(self.observation):
+                    for name, entry in extensions:
+                        if entry.call_before_training:
+                            step = name
+                            entry.extension(self)
+            if can_checkpoint:
+                stopper = checkpoints.StopOnSignal(
+                    None if comm is None else comm.rank,
+                    flags=None if comm is None else checkpoints.step_flags(self))
+                stopper.install()
             update = self.updater.update
             stop_trigger = self.stop_trigger
             reporter = self.reporter
@@ -172,16 +196,27 @@ class Trainer:
                         step = name  # its trigger or itself
                         if entry.trigger(self):
                             entry.extension(self)
+                if stopper is not None:
+                    # every rank, every step: a signal to any rank stops all at this boundary
+                    step = _STOP_CHECK
+                    if checkpoints.agree_to_stop(self, comm, stopper.requested):
+                        checkpoints.stop(self, extensions, stopper, comm)
         except Exception as error:
             if step is None:
                 step = 'updater at iteration {}'.format(self.updater.iteration + 1)
             elif step is _STOP_TRIGGER:
                 step = 'stop trigger'
+            elif step is _AUTOLOAD:
+                step = 'autoload of the snapshots'
+            elif step is _STOP_CHECK:
+                step = 'stop on a signal at iteration {}'.format(self.updater.iteration)
             else:
                 step = 'extension {!r}'.format(step)
             self._report_error(error, step, show_loop_exception_msg, extensions)
             raise
         finally:
+            if stopper is not None:
+                stopper.uninstall()
             self._final_elapsed_time = self.elapsed_time
             self._done = True
             self._finalize(extensions)

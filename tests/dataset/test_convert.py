@@ -2,6 +2,7 @@
 import numpy
 import pytest
 
+import dchain
 from dchain import backend
 from dchain.dataset import concat_examples, to_device
 from dchain.datasets import DictDataset, TupleDataset
@@ -148,3 +149,45 @@ def test_errors():
         concat_examples([numpy.zeros(1, numpy.uint8), numpy.zeros(2, numpy.uint8)], padding=300)
     with pytest.raises(ValueError, match='examples of list could not be stacked'):
         concat_examples([[1, 2], [3]])
+
+
+def test_converter_decorator_gives_a_device():
+    seen = []
+
+    @dchain.dataset.converter()
+    def convert(batch, device):
+        """Stack the batch."""
+        seen.append(device)
+        return dchain.dataset.to_device(device, numpy.stack(batch))
+
+    assert isinstance(convert, dchain.dataset.Converter)
+    assert convert.__name__ == 'convert' and convert.__doc__ == 'Stack the batch.'
+    batch = [numpy.zeros(2, 'f'), numpy.ones(2, 'f')]
+    assert convert(batch, -1).shape == (2, 2)
+    assert convert(batch, '@numpy').shape == (2, 2)
+    assert convert(batch, None).shape == (2, 2)
+    assert seen == [backend.CPU, backend.CPU, None]
+
+
+def test_converter_in_an_updater():
+    import dchain.links as L
+    from dchain import training
+
+    @dchain.dataset.converter()
+    def convert(batch, device):
+        x = numpy.stack([example[0] for example in batch])
+        t = numpy.array([example[1] for example in batch], numpy.int32)
+        return dchain.dataset.to_device(device, x), dchain.dataset.to_device(device, t)
+
+    data = [(numpy.full(3, i, 'f'), i % 2) for i in range(4)]
+    iterator = dchain.iterators.SerialIterator(data, 2)
+    optimizer = dchain.optimizers.SGD().setup(L.Classifier(L.Linear(3, 2)))
+    updater = training.updaters.StandardUpdater(iterator, optimizer, converter=convert,
+                                                device='@numpy')
+    updater.update()
+    assert updater.iteration == 1
+
+
+def test_converter_refuses_a_non_callable():
+    with pytest.raises(TypeError, match='converter: the decorated object must be callable'):
+        dchain.dataset.converter()(3)

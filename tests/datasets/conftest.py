@@ -46,6 +46,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with server.lock:
             server.requests.append(self.path)
         time.sleep(server.delay)
+        if self.path in server.endless:  # no length, and data without end
+            self.send_response(200)
+            self.end_headers()
+            chunk, pause = server.endless[self.path]
+            try:
+                while not server.stopping:
+                    self.wfile.write(chunk)
+                    time.sleep(pause)
+            except OSError:  # the client hung up
+                pass
+            self.close_connection = True
+            return
         body = server.files.get(self.path)
         if body is None:
             self.send_error(404)
@@ -71,6 +83,8 @@ class LocalServer:
         self.httpd.files = {}
         self.httpd.requests = []
         self.httpd.cut_short = set()
+        self.httpd.endless = {}
+        self.httpd.stopping = False
         self.httpd.delay = 0.0
         self.httpd.lock = threading.Lock()
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
@@ -97,10 +111,17 @@ class LocalServer:
         """Announce the full length of ``/prefix/name`` but send half of it."""
         self.httpd.cut_short.add('/{}/{}'.format(prefix, name))
 
+    def endless(self, prefix, name, chunk=b'\0' * 65536, pause=0.0):
+        """Answer ``/prefix/name`` with ``chunk`` after ``chunk`` (``pause`` s apart) and no
+        Content-Length, until the client hangs up; return the mirror's URL."""
+        self.httpd.endless['/{}/{}'.format(prefix, name)] = (chunk, pause)
+        return self.url(prefix)
+
     def set_delay(self, seconds):
         self.httpd.delay = seconds
 
     def close(self):
+        self.httpd.stopping = True
         self.httpd.shutdown()
         self.httpd.server_close()
 

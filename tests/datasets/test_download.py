@@ -322,3 +322,99 @@ def test_dataset_root(monkeypatch, tmp_path):
     assert download.get_dataset_directory('y', create_directory=False) == str(
         tmp_path / 'env' / 'y')
     assert not (tmp_path / 'env').exists()
+
+
+def test_endless_download_stops_at_the_size_cap(dataset_root, server, idx_set, source_for,
+                                                monkeypatch):
+    arrays, files = idx_set(20)
+    mirror = server.endless('endless', 'train-images-idx3-ubyte.gz')
+    source = source_for(files, [mirror])
+    source.max_bytes = 1 << 20
+    monkeypatch.setattr(mnist, 'MNIST', source)
+    with pytest.raises(download.DownloadError, match='more than the 1048576 bytes.*stopped'):
+        get_mnist(subset='full')
+    assert _leftovers(dataset_root / 'mnist') == []
+
+
+def test_slow_download_stops_at_the_deadline(dataset_root, server, idx_set, source_for,
+                                             monkeypatch):
+    arrays, files = idx_set(21)
+    mirror = server.endless('drip', 'train-images-idx3-ubyte.gz', chunk=b'x', pause=0.05)
+    monkeypatch.setattr(mnist, 'MNIST', source_for(files, [mirror]))
+    monkeypatch.setenv('DCHAIN_DOWNLOAD_DEADLINE', '0.5')
+    with pytest.raises(download.DownloadError, match=r'more than 0\.5 s in all'):
+        get_mnist(subset='full')
+    assert _leftovers(dataset_root / 'mnist') == []
+
+
+def test_announced_size_over_the_cap_is_refused(dataset_root, server, idx_set, source_for,
+                                                monkeypatch):
+    arrays, files = idx_set(22)
+    monkeypatch.setenv('DCHAIN_DOWNLOAD_MAX_BYTES', '100')
+    target = dataset_root / 'x.gz'
+    dataset_root.mkdir()
+    url = server.serve('big', files) + 'train-images-idx3-ubyte.gz'
+    with pytest.raises(download.DownloadError, match='announces .* more than the 100'):
+        download.fetch_file(str(target), [url], lambda path: None)
+    assert not target.exists()
+
+
+@pytest.mark.parametrize('name', ['../outside', '/etc', 'a/../../b', '.', ''])
+def test_dataset_names_cannot_leave_the_root(dataset_root, name):
+    with pytest.raises(ValueError, match='get_dataset_directory: dataset_name must'):
+        download.get_dataset_directory(name)
+    assert download.get_dataset_directory('pfnet/chainer/cifar').startswith(str(dataset_root))
+
+
+def test_planted_npz_cache_is_not_trusted(dataset_root, server, idx_set, source_for,
+                                          monkeypatch):
+    arrays, files = idx_set(23)
+    monkeypatch.setattr(mnist, 'MNIST', source_for(files, [server.serve('m', files)]))
+    get_mnist(subset='full')
+    cache = dataset_root / 'mnist' / 'mnist.npz'
+    # well-formed arrays of the right shapes and dtypes, all zero, without the check
+    numpy.savez(cache, **{key: numpy.zeros_like(array) for key, array in arrays.items()})
+    train, test = get_mnist(subset='full')
+    numpy.testing.assert_array_equal(test._datasets[1], arrays['y_test'])
+    assert len(server.requests) == len(files)  # rebuilt from the checked .gz files
+    with numpy.load(cache) as npz:
+        numpy.testing.assert_array_equal(npz['x_train'], arrays['x_train'])
+
+
+def test_cached_download_once(dataset_root, server):
+    url = server.serve('files', {'data.txt': b'hello'}) + 'data.txt'
+    path = download.cached_download(url)
+    assert open(path, 'rb').read() == b'hello'
+    assert os.path.dirname(path) == str(dataset_root / '_dl_cache')
+    assert download.cached_download(url) == path
+    assert server.requests == ['/files/data.txt']
+    with pytest.raises(download.DownloadError, match='missing.txt.*404'):
+        download.cached_download(server.url('files') + 'missing.txt')
+
+
+def test_cache_or_load_file(tmp_path):
+    created = []
+
+    def creator(path):
+        assert not os.path.exists(path)
+        with open(path, 'w') as file:
+            file.write('made')
+        created.append(path)
+        return 'created'
+
+    def loader(path):
+        with open(path) as file:
+            return 'loaded ' + file.read()
+
+    target = tmp_path / 'sub' / 'cache.txt'
+    assert download.cache_or_load_file(str(target), creator, loader) == 'created'
+    assert download.cache_or_load_file(str(target), creator, loader) == 'loaded made'
+    assert len(created) == 1 and target.read_text() == 'made'
+
+    def failing(path):
+        open(path, 'w').close()
+        raise RuntimeError('creator failed')
+    other = tmp_path / 'other.txt'
+    with pytest.raises(RuntimeError, match='creator failed'):
+        download.cache_or_load_file(str(other), failing, loader)
+    assert sorted(os.listdir(tmp_path)) == ['other.txt.lock', 'sub']

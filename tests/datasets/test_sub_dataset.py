@@ -114,3 +114,18 @@ def test_transform_dataset():
     assert len(calls) == 5  # computed on every read
     with pytest.raises(TypeError, match='TransformDataset: transform must be callable, got int'):
         TransformDataset(base, 3)
+
+
+def test_split_dataset_n_random_matches_chainer_split():
+    from dchain.datasets import split_dataset_n, split_dataset_n_random
+    data = numpy.arange(10) * 10
+    parts = split_dataset_n_random(data, 3, seed=5)
+    order = numpy.random.RandomState(5).permutation(10)
+    assert [len(part) for part in parts] == [3, 3, 3]
+    for i, part in enumerate(parts):
+        assert [int(x) for x in part[:]] == [int(data[j]) for j in order[3 * i:3 * i + 3]]
+    seen = numpy.concatenate([numpy.asarray(part[:]) for part in parts])
+    assert len(set(seen.tolist())) == 9
+    assert [list(p[:]) for p in split_dataset_n(data, 2)] == [list(data[:5]), list(data[5:])]
+    with pytest.raises(ValueError, match='split_dataset_n: n must be a positive int'):
+        split_dataset_n(data, 0)

@@ -34,8 +34,21 @@ def test_single_collectives_return_inputs():
 
 def test_unknown_name():
     with pytest.raises(ValueError, match="create_communicator: communicator_name must be one "
-                                         "of .*got 'hierarchical'"):
-        distributed.create_communicator('hierarchical')
+                                         "of .*got 'bogus'"):
+        distributed.create_communicator('bogus')
+
+
+@pytest.mark.parametrize('name', ['pure_nccl', 'hierarchical', 'two_dimensional', 'single_node',
+                                  'non_cuda_aware'])
+def test_chainermn_gpu_names_are_nccl(name):
+    # ChainerMN's GPU communicators all become 'nccl'; without CuPy that says what is missing
+    try:
+        import cupy  # noqa: F401
+        pytest.skip('CuPy is installed: this checks the message without it')
+    except ImportError:
+        pass
+    with pytest.raises(RuntimeError, match=r"create_communicator\('nccl'\): a GPU needs CuPy"):
+        distributed.create_communicator(name)
 
 
 def test_aliases_build_mpi_communicators():

@@ -56,3 +56,35 @@ def test_accuracy_errors(xp):
                                          r'\(N, ...\) without the class axis, got y of shape '
                                          r'\(4, 3\) and t of shape \(5,\)'):
         F.accuracy(y, xp.zeros(5, numpy.int32))
+
+
+@pytest.mark.parametrize('shape', [(6,), (4, 3), (2, 3, 2)])
+@pytest.mark.parametrize('dtype', [numpy.float16, numpy.float32, numpy.float64])
+def test_binary_accuracy_matches_numpy(xp, rng, shape, dtype):
+    y = rng.normal(0, 1, shape)
+    y.flat[0] = 0.0  # 0 predicts the positive class
+    t = rng.integers(-1, 2, shape).astype(numpy.int32)
+    t.flat[0] = 1
+    result = F.binary_accuracy(xp.asarray(y, dtype), xp.asarray(t))
+    assert result.dtype == dtype and result.shape == ()
+    valid = t != -1
+    expected = ((y >= 0).astype(numpy.int32) == t)[valid].mean()
+    assert_allclose(result.data, expected, atol=1e-3, rtol=1e-3)
+    assert result.creator is None and not result.requires_grad
+
+
+def test_binary_accuracy_all_ignored_is_zero(xp):
+    y = xp.ones((2, 2), numpy.float32)
+    assert float(F.binary_accuracy(y, xp.full((2, 2), -1, numpy.int32)).data) == 0.0
+
+
+def test_binary_accuracy_errors(xp):
+    y = xp.ones((2, 2), numpy.float32)
+    with pytest.raises(TypeError, match='binary_accuracy: y must be a float array of scores, '
+                                        'got int32'):
+        F.binary_accuracy(xp.ones((2, 2), numpy.int32), xp.ones((2, 2), numpy.int32))
+    with pytest.raises(TypeError, match='binary_accuracy: t must be a signed integer array'):
+        F.binary_accuracy(y, y)
+    with pytest.raises(ValueError, match=r'binary_accuracy: y and t must have the same shape, '
+                                         r'got \(2, 2\) and \(4,\)'):
+        F.binary_accuracy(y, xp.ones(4, numpy.int32))

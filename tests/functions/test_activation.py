@@ -112,6 +112,16 @@ def test_leaky_relu_and_elu_values_at_the_boundary(xp):
                     rtol=0)
 
 
+def test_leaky_relu_and_elu_gradients_at_zero_take_the_negative_branch(xp):
+    # Chainer's documented gradients: slope * gy and alpha * gy at exactly x = 0.
+    x = dchain.Variable(xp.asarray([-1.0, 0.0, 1.0], numpy.float32))
+    F.sum(F.leaky_relu(x, slope=0.3)).backward()
+    assert_allclose(x.grad, [0.3, 0.3, 1.0], atol=0, rtol=1e-7)
+    x = dchain.Variable(xp.asarray([-1.0, 0.0, 1.0], numpy.float32))
+    F.sum(F.elu(x, alpha=2.0)).backward()
+    assert_allclose(x.grad, [2 * math.exp(-1), 2.0, 1.0], atol=0, rtol=1e-6)
+
+
 @pytest.mark.parametrize('dtype', [numpy.float32, numpy.float64])
 def test_saturating_functions_do_not_overflow(xp, dtype):
     x = xp.asarray([-1000.0, -50.0, 0.0, 50.0, 1000.0], dtype)

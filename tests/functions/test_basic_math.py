@@ -70,12 +70,34 @@ def test_scalar_keeps_dtype(xp):
     assert (x + 1).dtype == numpy.float32
 
 
-def test_mismatched_dtypes_are_refused(xp):
+def test_mismatched_variable_dtypes_are_refused(xp):
     a = dchain.Variable(xp.ones(3, numpy.float32))
-    b = xp.ones(3, numpy.float64)
+    b = dchain.Variable(xp.ones(3, numpy.float64))
     with pytest.raises(TypeError, match='add: both operands must have the same dtype, got '
                                         'float32 and float64'):
         a + b
+
+
+@pytest.mark.parametrize('op', [lambda v, a: v + a, lambda v, a: a + v, lambda v, a: v - a,
+                                lambda v, a: a * v, lambda v, a: a / v, lambda v, a: v ** a])
+def test_an_array_takes_the_variable_dtype_as_in_chainer(xp, op):
+    x = xp.asarray([0.5, 1.5, 2.0], numpy.float32)
+    array = xp.asarray([1.25, 2.0, 3.0], numpy.float64)
+    v = dchain.Variable(x)
+    y = op(v, array)
+    assert y.dtype == numpy.float32
+    assert_allclose(y.data, op(x, array.astype(numpy.float32)))
+    dchain.functions.sum(y).backward()
+    assert v.grad.dtype == numpy.float32
+    assert (op(v, xp.arange(3)).dtype == numpy.float32)  # an int array too
+
+
+def test_float_array_with_int_variable(xp):
+    a = dchain.Variable(xp.ones(3, numpy.int32))
+    assert (a + xp.asarray([1.0, 2.0, 3.0])).dtype == numpy.int32
+    with pytest.raises(TypeError, match='add: cannot combine a int32 variable with a float64 '
+                                        'array holding non-integer values'):
+        a + xp.asarray([1.0, 2.5, 3.0])
 
 
 def test_float_constant_with_int_variable_is_refused(xp):
@@ -168,3 +190,67 @@ def test_exponential(xp, rng, func, reference, positive, dtype):
 def test_exp_refuses_integers(xp):
     with pytest.raises(TypeError, match='exp: x must be a float array, got int64'):
         F.exp(xp.ones(3, numpy.int64))
+
+
+@pytest.mark.parametrize('shapes', [((3, 4), (3, 4), (3, 4)), ((3, 4), (4,), (1, 4), ()),
+                                    ((2, 1, 4), (3, 1), (4,), (2, 3, 4), (1,))])
+def test_add_of_many_terms(xp, rng, shapes):
+    xs = _inputs(xp, rng, shapes, numpy.float64)
+    y = F.add(*xs)
+    expected = xs[0]
+    for x in xs[1:]:
+        expected = expected + x
+    assert_allclose(y.data, expected, atol=1e-12, rtol=0)
+    gy = xp.asarray(rng.uniform(-1, 1, y.shape))
+    check_backward(lambda *vs: F.add(*vs), tuple(xs), gy)
+
+
+def test_add_terms_and_errors(xp):
+    x = xp.ones((2, 3), numpy.float32)
+    assert_allclose(F.add(x, 2.0).data, numpy.full((2, 3), 3.0), atol=0, rtol=0)
+    assert F.add(x, x, x).dtype == numpy.float32
+    with pytest.raises(TypeError, match='add: expected at least two terms, got 1'):
+        F.add(x)
+    with pytest.raises(ValueError, match=r'add: terms of shapes \(2, 3\), \(4,\), \(2, 3\) '
+                                         r'cannot be broadcast together'):
+        F.add(x, xp.ones(4, numpy.float32), x)
+    with pytest.raises(TypeError, match='add: every term must have the same dtype, got float32 '
+                                        r'\(term 0\) and float64 \(term 2\)'):
+        F.add(x, x, xp.ones((2, 3)))
+
+
+@pytest.mark.parametrize('shape,axis', [((3, 4), None), ((3, 4), 1), ((2, 3, 4), 0),
+                                        ((2, 3, 4), -2)])
+@pytest.mark.parametrize('keepdims', [False, True])
+def test_mean_with_weights(xp, rng, shape, axis, keepdims):
+    x = xp.asarray(rng.uniform(-1, 1, shape))
+    weights = xp.asarray(rng.uniform(0.5, 2, shape if axis is None else shape[axis]))
+    y = F.mean(x, axis=axis, weights=weights, keepdims=keepdims)
+    x_cpu, w_cpu = dchain.backend.to_cpu(x), dchain.backend.to_cpu(weights)
+    if axis is None:
+        expected = (x_cpu * w_cpu).sum(keepdims=keepdims) / w_cpu.sum()
+    else:
+        w_shape = [1] * len(shape)
+        w_shape[axis] = shape[axis]
+        expected = (x_cpu * w_cpu.reshape(w_shape)).sum(axis=axis, keepdims=keepdims) / \
+            w_cpu.sum()
+    assert_allclose(y.data, expected, atol=1e-12, rtol=1e-12)
+    assert F.average is F.mean
+    gy = xp.asarray(rng.uniform(-1, 1, y.shape))
+    check_backward(lambda v, w: F.mean(v, axis=axis, weights=w, keepdims=keepdims),
+                   (x, weights), gy)
+
+
+def test_mean_with_weights_errors(xp):
+    x = xp.ones((3, 4))
+    with pytest.raises(ValueError, match=r'mean: weights need a single axis, got axis \(0, 1\)'):
+        F.mean(x, axis=(0, 1), weights=x)
+    with pytest.raises(ValueError, match=r'mean: weights must have shape \(3,\) for axis 0 of x '
+                                         r'of shape \(3, 4\), got \(4,\)'):
+        F.mean(x, axis=0, weights=xp.ones(4))
+    with pytest.raises(ValueError, match=r'mean: weights must have the shape of x \(3, 4\) when '
+                                         r'axis is None, got \(4,\)'):
+        F.mean(x, weights=xp.ones(4))
+    with pytest.raises(TypeError, match='mean: weights must have the dtype of x \\(float64\\), '
+                                        'got float32'):
+        F.mean(x, axis=1, weights=xp.ones(4, numpy.float32))

@@ -200,3 +200,17 @@ def test_stacked_layers_share_no_state(xp, rng):
     y.backward()
     for v, g in zip(variables, first):
         assert_allclose(v.grad, g)
+
+
+@pytest.mark.parametrize('groups', [1, 2])
+def test_empty_batch(xp, groups):
+    # Chainer computes on an empty batch: an empty output, a zero weight gradient.
+    x = dchain.Variable(xp.zeros((0, 4, 5, 5), numpy.float32))
+    W = dchain.Variable(xp.ones((6, 4 // groups, 3, 3), numpy.float32))
+    b = dchain.Variable(xp.ones(6, numpy.float32))
+    y = F.convolution_2d(x, W, b, pad=1, groups=groups)
+    assert y.shape == (0, 6, 5, 5)
+    F.sum(y).backward()
+    assert x.grad.shape == (0, 4, 5, 5)
+    assert_allclose(W.grad, numpy.zeros(W.shape), atol=0, rtol=0)
+    assert_allclose(b.grad, numpy.zeros(6), atol=0, rtol=0)

@@ -1,6 +1,7 @@
 import numpy
 import pytest
 
+import dchain
 import dchain.functions as F
 from dchain import backend
 from dchain.testing import assert_allclose, check_backward, check_double_backward
@@ -146,3 +147,17 @@ def test_bias_shape_and_dtype(xp):
         F.deconvolution_2d(x, W, xp.ones(3, numpy.float64))
     with pytest.raises(TypeError, match='deconvolution_2d: outsize must be an int or a pair'):
         F.deconvolution_2d(x, W, outsize=(1, 2, 3))
+
+
+@pytest.mark.parametrize('groups', [1, 2])
+def test_empty_batch(xp, groups):
+    # Chainer computes on an empty batch, forward and backward.
+    x = dchain.Variable(xp.zeros((0, 4, 5, 5), numpy.float32))
+    W = dchain.Variable(xp.ones((4, 6 // groups, 3, 3), numpy.float32))
+    b = dchain.Variable(xp.ones(6, numpy.float32))
+    y = F.deconvolution_2d(x, W, b, stride=2, groups=groups)
+    assert y.shape == (0, 6, 11, 11)
+    F.sum(y).backward()
+    assert x.grad.shape == (0, 4, 5, 5)
+    assert_allclose(W.grad, numpy.zeros(W.shape), atol=0, rtol=0)
+    assert_allclose(b.grad, numpy.zeros(6), atol=0, rtol=0)

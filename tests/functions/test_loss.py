@@ -328,3 +328,52 @@ def test_huber_loss_errors(xp):
     with pytest.raises(ValueError, match=r"huber_loss: reduce='sum_along_second_axis' needs x of "
                                          r"2 or more dimensions, got shape \(3,\)"):
         F.huber_loss(x[0], x[1], 1.0)
+
+
+def _soft_targets(xp, rng, shape, dtype):
+    t = rng.uniform(0.1, 1, shape)
+    return xp.asarray(t / t.sum(axis=1, keepdims=True), dtype=dtype)
+
+
+@pytest.mark.parametrize('shape', [(4, 3), (2, 3, 4)])
+@pytest.mark.parametrize('loss', ['cross-entropy', 'kl-divergence'])
+@pytest.mark.parametrize('reduce', ['mean', 'no'])
+def test_softmax_cross_entropy_soft_targets(xp, rng, shape, loss, reduce):
+    x = _scores(xp, rng, shape, numpy.float64)
+    t = _soft_targets(xp, rng, shape, numpy.float64)
+    y = F.softmax_cross_entropy(x, t, reduce=reduce, soft_target_loss=loss)
+    x_cpu, t_cpu = _cpu(x), _cpu(t)
+    shifted = x_cpu - x_cpu.max(axis=1, keepdims=True)
+    log_y = shifted - numpy.log(numpy.exp(shifted).sum(axis=1, keepdims=True))
+    if loss == 'cross-entropy':
+        expected = -(t_cpu * log_y).sum(axis=1)
+    else:
+        expected = (t_cpu * (numpy.log(t_cpu + 1e-7) - log_y)).sum(axis=1)
+    if reduce == 'mean':
+        # Chainer divides by every sample and position: x.size / x.shape[1].
+        expected = expected.sum() / (x_cpu.size / shape[1])
+    assert_allclose(y.data, expected, **TOL[numpy.float64])
+    gy = None if reduce == 'mean' else xp.asarray(rng.uniform(-1, 1, y.shape))
+    check_backward(lambda v: F.softmax_cross_entropy(v, t, reduce=reduce,
+                                                     soft_target_loss=loss), x, gy)
+
+
+def test_softmax_cross_entropy_soft_target_gradient_is_softmax_minus_t(xp, rng):
+    x = dchain.Variable(_scores(xp, rng, (5, 4), numpy.float32))
+    t = _soft_targets(xp, rng, (5, 4), numpy.float32)
+    F.softmax_cross_entropy(x, t).backward()
+    x_cpu = _cpu(x)
+    softmax = numpy.exp(x_cpu) / numpy.exp(x_cpu).sum(axis=1, keepdims=True)
+    assert_allclose(x.grad, (softmax - _cpu(t)) / 5, **TOL[numpy.float32])
+
+
+def test_softmax_cross_entropy_soft_target_errors(xp):
+    x = xp.zeros((4, 3), numpy.float32)
+    with pytest.raises(TypeError, match='soft targets t must have the float dtype of x, got x '
+                                        'float32 and t float64'):
+        F.softmax_cross_entropy(x, xp.zeros((4, 3)))
+    with pytest.raises(ValueError, match='class_weight applies to integer labels only'):
+        F.softmax_cross_entropy(x, x, class_weight=xp.ones(3, numpy.float32))
+    with pytest.raises(ValueError, match="soft_target_loss must be 'cross-entropy' or "
+                                         "'kl-divergence', got 'kl'"):
+        F.softmax_cross_entropy(x, x, soft_target_loss='kl')

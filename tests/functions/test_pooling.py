@@ -67,7 +67,7 @@ def test_max_pooling(xp, rng, x_shape, ksize, stride, pad, cover_all, dtype):
     expected, expected_index = reference_pool(x, ksize, stride, pad, cover_all, 'max')
     assert y.shape == expected.shape and y.dtype == dtype
     assert_allclose(y.data, expected, **TOL[dtype])
-    assert index.dtype == numpy.int32
+    assert index.dtype == numpy.int64
     numpy.testing.assert_array_equal(backend.to_cpu(index), expected_index)
     gy = xp.asarray(rng.uniform(-1, 1, y.shape), dtype=dtype)
     eps = 1e-3 if dtype != numpy.float16 else 1e-2

@@ -110,6 +110,33 @@ def test_sigterm_ends_every_rank(tmp_path):
     assert ranks == ''
 
 
+@needs_mpirun
+def test_max_restarts_runs_a_failing_job_again_up_to_k_times(tmp_path):
+    result = run_launch(tmp_path, '-n', '2', '--max-restarts', '2', 'who.py', 'fail')
+    assert result.returncode == 3
+    assert result.stdout.count('rank 0 of 2') == 3
+    lines = [line for line in result.stderr.splitlines() if 'the job ended' in line]
+    assert lines == [
+        'dchain.launch: the job ended with status 3; restart 1 of 2 (the script resumes from '
+        'its last snapshot with its own autoload, e.g. --resume auto)',
+        'dchain.launch: the job ended with status 3; restart 2 of 2 (the script resumes from '
+        'its last snapshot with its own autoload, e.g. --resume auto)',
+        'dchain.launch: the job ended with status 3; no restarts left (2 made)']
+
+
+@needs_mpirun
+def test_a_job_stopped_with_a_snapshot_is_not_restarted(tmp_path):
+    (tmp_path / 'stopped.py').write_text(textwrap.dedent('''\
+        import os, sys
+        print('restart count', os.environ['DCHAIN_RESTART_COUNT'], flush=True)
+        sys.exit(75)   # dchain.training.checkpoints.STOPPED_STATUS
+        '''))
+    result = run_launch(tmp_path, '-n', '2', '--max-restarts', '2', 'stopped.py')
+    assert result.returncode == 75
+    assert result.stdout.count('restart count 0') == 2
+    assert 'the job ended' not in result.stderr
+
+
 @pytest.mark.parametrize('line, number', [
     ('node1:two', 2), ('node1 slots=x', 2), ('node1 foo', 2), ('node1:2 slots=3', 2),
     (':4', 2), ('node1 slots=2 cpus=4', 2), ('node1,node2', 2)])
@@ -137,6 +164,7 @@ def test_command_line_refusals(tmp_path):
         (['--hostfile', 'hosts', '-n', '3', 'who.py'], '-n 3 is more than the 2 slots in hosts'),
         (['--hostfile', 'absent', 'who.py'], '--hostfile absent: cannot read it'),
         (['-n', '0', 'who.py'], '-n must be at least 1, got 0'),
+        (['--max-restarts', '-1', 'who.py'], '--max-restarts must be 0 or more, got -1'),
         (['-n', '2'], 'SCRIPT is missing'),
         (['-n', '2', 'absent.py'], 'SCRIPT: no such file: absent.py'),
         (['--mpirun', 'no-such-mpirun', 'who.py'], '--mpirun no-such-mpirun: no such executable'),

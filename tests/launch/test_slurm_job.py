@@ -1,15 +1,19 @@
 """launch/slurm.sbatch submitted to a real Slurm: examples/mnist.py on 2 tasks, the Python taken
-from the submit-time PATH, both launchers (srun and mpirun), and a failing task ending the job.
+from the submit-time PATH, both launchers (srun and mpirun), a failing task ending the job, and
+a long job signalled (as before a time limit or preemption) that checkpoints, is requeued and
+goes on from its snapshot.
 
 Uses the Slurm that answers here, or starts the single-node one of
 ``../shared/tools/slurm-local.sh`` (as root) and stops it afterwards; skips otherwise.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -150,3 +154,93 @@ def test_no_script_is_a_usage_error(slurm, tmp_path):
     status, log = submit(tmp_path, [], options=('--ntasks', '1'), DCHAIN_PYTHON=sys.executable)
     assert status == 2
     assert 'usage: sbatch [sbatch options] launch/slurm.sbatch SCRIPT [ARGS...]' in log
+
+
+LONG_JOB = ['--requeue', '--signal=USR1@60', '--open-mode=append']
+MNIST_ARGS = [EXAMPLE, '--epoch', '2', '--unit', '50', '--batchsize', '20', '--frequency', '1',
+              '--out', 'result', '--resume', 'auto']   # 200 iterations per epoch
+
+
+def _job_state(job):
+    shown = subprocess.run(['scontrol', 'show', 'job', job], capture_output=True, text=True,
+                           timeout=30).stdout
+    fields = dict(word.split('=', 1) for word in shown.split() if '=' in word)
+    return fields.get('JobState'), int(fields.get('Restarts', 0))
+
+
+def _submit_long_job(workdir):
+    """Submit MNIST_ARGS as a long job (no --wait); returns the job id once the first epoch's
+    snapshot exists."""
+    environment = {name: value for name, value in os.environ.items()
+                   if name not in _LAUNCHER_VARIABLES}
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(dchain.__file__)))
+    environment.update(PYTHONPATH=package_root, DCHAIN_OFFLINE='1', DCHAIN_PYTHON=sys.executable,
+                       DCHAIN_COLLECTIVE_TIMEOUT='120')
+    submitted = subprocess.run(['sbatch', '--parsable', '--job-name', 'dchain-test', '--time',
+                                '10', '--nodes', '1', '--ntasks', '2'] + LONG_JOB +
+                               [SBATCH_SCRIPT] + MNIST_ARGS, capture_output=True, text=True,
+                               cwd=str(workdir), env=environment, timeout=60)
+    job = submitted.stdout.strip().split(';')[0]
+    assert job.isdigit(), submitted.stdout + submitted.stderr
+    first = workdir / 'result' / 'snapshot_iter_200'
+    deadline = time.monotonic() + JOB_LIMIT
+    while not first.is_file():
+        state, _ = _job_state(job)
+        if state not in ('PENDING', 'RUNNING', 'CONFIGURING') or time.monotonic() > deadline:
+            subprocess.run(['scancel', job], timeout=30)
+            pytest.fail('job {} is {} without {}:\n{}'.format(
+                job, state, first, (workdir / 'slurm-{}.out'.format(job)).read_text()))
+        time.sleep(0.05)
+    return job
+
+
+def _wait_for(job, done, limit=JOB_LIMIT):
+    deadline = time.monotonic() + limit
+    while True:
+        state = _job_state(job)
+        if done(*state):
+            return state
+        if time.monotonic() > deadline:
+            subprocess.run(['scancel', job], timeout=30)
+            pytest.fail('job {} still {} after {} s'.format(job, state, limit))
+        time.sleep(0.5)
+
+
+def test_usr1_checkpoints_and_requeues_and_a_resubmission_goes_on(slurm, tmp_path):
+    job = _submit_long_job(tmp_path)
+    subprocess.run(['scancel', '--signal=USR1', job], check=True, timeout=30)
+    # the ranks stop with a snapshot; slurm.sbatch requeues the job (--requeue) ...
+    state = _wait_for(job, lambda state, restarts: restarts == 1 or state in (
+        'COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT'))
+    log = (tmp_path / 'slurm-{}.out'.format(job)).read_text()
+    assert state == ('PENDING', 1), log
+    stopped = re.search(r'\[rank 0\] dchain: stopped at iteration (\d+) on SIGUSR1; wrote '
+                        r'result/snapshot_iter_(\d+); exiting with status 75', log)
+    assert stopped and stopped.group(1) == stopped.group(2), log
+    assert 200 < int(stopped.group(1)) < 400
+    assert 'requeueing job {} to go on from it'.format(job) in log
+    # ... where it would wait for Slurm's requeue delay (about two minutes); resubmitted
+    # instead, the same command goes on from the snapshot and finishes
+    subprocess.run(['scancel', job], timeout=30)
+    status, second = submit(tmp_path, MNIST_ARGS, DCHAIN_PYTHON=sys.executable)
+    assert status == 0, second
+    assert 'final validation accuracy' in second
+    entries = json.loads((tmp_path / 'result' / 'log').read_text())
+    assert [entry['epoch'] for entry in entries] == [1, 2]   # epoch 1 from the first job
+    assert [entry['iteration'] for entry in entries] == [200, 400]
+
+
+@pytest.mark.skipif(os.environ.get('DCHAIN_TEST_SLURM_REQUEUE') != '1',
+                    reason="waits out Slurm's requeue delay (about 3 minutes): set "
+                           "DCHAIN_TEST_SLURM_REQUEUE=1")
+def test_a_requeued_job_finishes_from_its_snapshot(slurm, tmp_path):
+    job = _submit_long_job(tmp_path)
+    subprocess.run(['scancel', '--signal=USR1', job], check=True, timeout=30)
+    state = _wait_for(job, lambda state, restarts: state in (
+        'COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT'), limit=2 * JOB_LIMIT)
+    log = (tmp_path / 'slurm-{}.out'.format(job)).read_text()
+    assert state == ('COMPLETED', 1), log
+    assert 'slurm.sbatch: restart 1: ' in log
+    assert log.count('final validation accuracy') == 1
+    entries = json.loads((tmp_path / 'result' / 'log').read_text())
+    assert [entry['iteration'] for entry in entries] == [200, 400]

@@ -163,3 +163,9 @@ def test_hook_attributes_are_chainers():
     assert optimizer_hooks.GradientHardClipping.call_for_each_param
     assert not getattr(optimizer_hooks.GradientClipping, 'call_for_each_param', False)
     assert optimizer_hooks.GradientClipping.name == 'GradientClipping'
+def test_optimizer_module_aliases():
+    from dchain import optimizer, optimizer_hooks
+    assert optimizer.WeightDecay is optimizer_hooks.WeightDecay
+    assert optimizer.GradientClipping is optimizer_hooks.GradientClipping
+    assert optimizer.GradientHardClipping is optimizer_hooks.GradientHardClipping
+    assert optimizer.Lasso is optimizer_hooks.Lasso

@@ -62,3 +62,34 @@ def test_unstorable_values_are_refused_on_save(tmp_path):
                                         "dtype <U1; an HDF5 file stores numeric arrays"):
         serializers.save_hdf5(str(tmp_path / 'model.h5'), net)
     assert os.listdir(tmp_path) == []
+
+
+class _Holder:
+    value = None
+
+    def serialize(self, serializer):
+        self.value = serializer('W', None)
+
+
+def test_parameters_in_external_files_are_refused(tmp_path):
+    secret = tmp_path / 'secret.bin'
+    secret.write_bytes(numpy.arange(4, dtype=numpy.float64).tobytes())
+    path = tmp_path / 'model.h5'
+    with h5py.File(path, 'w') as f:
+        f.create_dataset('W', shape=(4,), dtype=numpy.float64, external=[(str(secret), 0, 32)])
+    with pytest.raises(ValueError, match=r"load_hdf5: .*'W' cannot be read.*external files "
+                                         r".*secret\.bin.*refused"):
+        serializers.load_hdf5(str(path), _Holder())
+
+
+def test_virtual_datasets_are_refused(tmp_path):
+    other = tmp_path / 'other.h5'
+    with h5py.File(other, 'w') as f:
+        f['data'] = numpy.arange(4.)
+    layout = h5py.VirtualLayout(shape=(4,), dtype=numpy.float64)
+    layout[:] = h5py.VirtualSource(str(other), 'data', shape=(4,))
+    path = tmp_path / 'model.h5'
+    with h5py.File(path, 'w') as f:
+        f.create_virtual_dataset('W', layout)
+    with pytest.raises(ValueError, match='virtual dataset mapping other files'):
+        serializers.load_hdf5(str(path), _Holder())

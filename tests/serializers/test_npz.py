@@ -181,3 +181,48 @@ def test_damaged_member_is_refused_before_anything_changes(tmp_path, rng, key):
                 filename, key))):
         serializers.load_npz(str(filename), target)
     assert_same_state(state(target), before)
+
+
+class _Holder:
+    """Loads whatever array is stored under 'W' (as an uninitialized parameter does)."""
+
+    value = None
+
+    def serialize(self, serializer):
+        self.value = serializer('W', None)
+
+
+def _npz_with_header(path, shape, data, compression=zipfile.ZIP_STORED):
+    from numpy.lib import format as npy_format
+    member = io.BytesIO()
+    header = npy_format.header_data_from_array_1_0(numpy.zeros(1))
+    header['shape'] = shape
+    npy_format.write_array_header_1_0(member, header)
+    member.write(data)
+    with zipfile.ZipFile(path, 'w', compression) as archive:
+        archive.writestr('W.npy', member.getvalue())
+
+
+def test_header_declaring_more_than_the_file_holds_is_refused_before_allocating(tmp_path):
+    import tracemalloc
+    path = tmp_path / 'evil.npz'
+    _npz_with_header(path, (1 << 28,), b'\0' * (2 << 20))  # 2 GiB declared, 2 MiB stored
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"load_npz: .*'W' cannot be read.*declares an "
+                                             r"array of shape \(268435456,\).*refused before "
+                                             r"allocating"):
+            serializers.load_npz(str(path), _Holder())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 << 20
+
+
+def test_highly_compressed_array_still_loads(tmp_path):
+    zeros = numpy.zeros(6 << 20)  # 48 MiB of zeros deflate to about 50 KiB
+    path = tmp_path / 'zeros.npz'
+    numpy.savez_compressed(path, W=zeros)
+    holder = _Holder()
+    serializers.load_npz(str(path), holder)
+    assert holder.value.shape == zeros.shape and not holder.value.any()

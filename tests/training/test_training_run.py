@@ -187,3 +187,17 @@ def test_training_and_resume_on_a_device(tmp_path, device):
         # the same kernels on the same data; GPU libraries may still pick other algorithms
         numpy.testing.assert_allclose(actual[path], expected[path], rtol=1e-6, atol=1e-7,
                                       err_msg=path)
+
+
+def test_autoload_refuses_a_snapshot_of_another_model(tmp_path):
+    _trainer(tmp_path, (3, 'iteration'), snapshot_every=3).run()
+    changed = _trainer(tmp_path, (6, 'iteration'), snapshot_every=3, autoload=True)
+    model = changed.updater.get_optimizer('main').target
+    model.predictor.l1.W.array = numpy.zeros((9, 4), numpy.float32)   # a wider first layer
+    with pytest.raises(ValueError, match=r"snapshot: .*snapshot_iter_3 does not fit what it "
+                                         r"is loaded into: .*'updater/model:main/predictor/l1/W'"
+                                         r" has shape \(8, 4\), but the array it loads into "
+                                         r"has shape \(9, 4\)"):
+        changed.run(show_loop_exception_msg=False)
+    assert changed.updater.iteration == 0
+    assert (tmp_path / 'snapshot_iter_3').is_file()   # kept for the right script

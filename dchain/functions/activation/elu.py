@@ -27,7 +27,8 @@ class ELU(FunctionNode):
     def backward(self, indexes, grad_outputs):
         x, = self.inputs
         xp = x.xp
-        positive = x.data >= 0
+        # At exactly 0 the gradient is alpha (the negative branch), as in Chainer.
+        positive = x.data > 0
         dtype = x.dtype
         zero = xp.zeros((), dtype)
         # Written with differentiable functions (exp of the negative part) for double backprop.
@@ -42,6 +43,7 @@ def elu(x, alpha=1.0):
         x: a float Variable or array of any shape.
         alpha (float): the scale of the negative part.
     Returns:
-        A Variable of the same shape and dtype.
+        A Variable of the same shape and dtype. The gradient is 1 where ``x > 0`` and
+        ``alpha * exp(x)`` elsewhere (``alpha`` at 0).
     """
     return ELU(alpha).apply((x,))[0]

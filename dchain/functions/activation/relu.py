@@ -49,8 +49,9 @@ class LeakyReLU(FunctionNode):
     def forward(self, inputs):
         xp = backend.get_array_module(*inputs)
         x, = inputs
-        # The per-element factor (1 or slope) is the whole backward, so keep it.
-        self.factor = xp.where(x >= 0, x.dtype.type(1), x.dtype.type(self.slope))
+        # The per-element factor (1 or slope) is the whole backward, so keep it. At exactly 0
+        # the slope applies, as in Chainer (the forward is 0 either way).
+        self.factor = xp.where(x > 0, x.dtype.type(1), x.dtype.type(self.slope))
         return force_array(x * self.factor),
 
     def backward(self, indexes, grad_outputs):
@@ -75,6 +76,6 @@ def leaky_relu(x, slope=0.2):
         x: a float Variable or array of any shape.
         slope (float): the slope for negative inputs.
     Returns:
-        A Variable of the same shape and dtype.
+        A Variable of the same shape and dtype. The gradient is ``slope`` where ``x <= 0``.
     """
     return LeakyReLU(slope).apply((x,))[0]

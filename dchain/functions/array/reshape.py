@@ -1,4 +1,6 @@
 """reshape, flatten, expand_dims, squeeze: views with a different shape."""
+import numbers
+
 from dchain.function_node import FunctionNode
 from dchain.variable import Variable
 
@@ -23,7 +25,7 @@ class Reshape(FunctionNode):
 
 def reshape(x, shape):
     """Give ``x`` a new ``shape`` (one entry may be -1)."""
-    shape = tuple(shape) if not isinstance(shape, int) else (shape,)
+    shape = tuple(shape) if not isinstance(shape, numbers.Integral) else (shape,)
     if isinstance(x, Variable) and x.shape == shape:
         return x
     return Reshape(shape).apply((x,))[0]
@@ -50,7 +52,7 @@ def squeeze(x, axis=None):
     if axis is None:
         axes = [i for i, n in enumerate(shape) if n == 1]
     else:
-        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
         for a in axes:
             if not -len(shape) <= a < len(shape):
                 raise ValueError('squeeze: axis {} is out of range for shape {}'.format(a, shape))

@@ -47,13 +47,14 @@ def gemm(a, b, groups, transa=False, transb=False, out=None):
     xp = backend.get_array_module(a, b)
     if groups == 1:
         return xp.matmul(a.T if transa else a, b.T if transb else b, out=out)
-    a = a.reshape(groups, -1, a.shape[-1])
-    b = b.reshape(groups, -1, b.shape[-1])
+    # Explicit sizes: -1 is ambiguous when the last axis is empty (an empty batch).
+    a = a.reshape(groups, a.shape[0] // groups, a.shape[-1])
+    b = b.reshape(groups, b.shape[0] // groups, b.shape[-1])
     if out is not None:
-        out = out.reshape(groups, -1, out.shape[-1])
+        out = out.reshape(groups, out.shape[0] // groups, out.shape[-1])
     y = xp.matmul(a.transpose(0, 2, 1) if transa else a, b.transpose(0, 2, 1) if transb else b,
                   out=out)
-    return y.reshape(-1, y.shape[-1])
+    return y.reshape(y.shape[0] * y.shape[1], y.shape[-1])
 
 
 class Convolution2DFunction(FunctionNode):
@@ -91,7 +92,7 @@ class Convolution2DFunction(FunctionNode):
         col = conv_utils.im2col(
             conv_utils.as_chwn(x), kh, kw, sy, sx, ph, pw, out_h, out_w, dy, dx,
             out=conv_utils.scratch(x, (c, kh, kw, out_h, out_w, n), x.dtype))
-        y = gemm(W.reshape(out_c, -1), col.reshape(-1, out_h * out_w * n), self.groups)
+        y = gemm(W.reshape(out_c, -1), col.reshape(c * kh * kw, out_h * out_w * n), self.groups)
         if len(inputs) == 3:
             y += inputs[2][:, None]
         return conv_utils.from_chwn(y.reshape(out_c, out_h, out_w, n)),
@@ -136,7 +137,7 @@ class Convolution2DGradW(FunctionNode):
             conv_utils.as_chwn(x), kh, kw, sy, sx, ph, pw, out_h, out_w, dy, dx,
             out=conv_utils.scratch(x, (c, kh, kw, out_h, out_w, n), x.dtype))
         gy2 = conv_utils.as_chwn(gy).reshape(out_c, -1)
-        gW = gemm(gy2, col.reshape(-1, gy2.shape[1]), self.groups, transb=True)
+        gW = gemm(gy2, col.reshape(c * kh * kw, gy2.shape[1]), self.groups, transb=True)
         return gW.reshape(self.w_shape),
 
     def backward(self, indexes, grad_outputs):

@@ -10,12 +10,15 @@ import numpy
 from dchain import backend
 from dchain.config import config
 from dchain.function_node import FunctionNode
+from dchain.functions.activation.log_softmax import log_softmax
 from dchain.functions.activation.softmax import softmax
 from dchain.functions.array.reshape import reshape
+from dchain.functions.math.sum import sum as _sum
 from dchain.utils import force_array
-from dchain.variable import _is_array, _type_name
+from dchain.variable import Variable, _is_array, _type_name
 
 _REDUCE = ('mean', 'no')
+_SOFT_TARGET_EPS = 1e-7
 
 
 def check_labels(label, t, n_classes, ignore_label):
@@ -66,7 +69,8 @@ class SoftmaxCrossEntropy(FunctionNode):
                             .format(x.dtype))
         if t.dtype.kind != 'i':
             raise TypeError('softmax_cross_entropy: t must be an integer array of class labels '
-                            '(int32), got {}'.format(t.dtype))
+                            '(int32), got {} of shape {} (float soft targets must have the '
+                            'shape of x, {})'.format(t.dtype, t.shape, x.shape))
         if x.ndim < 2:
             raise ValueError('softmax_cross_entropy: x must have shape (N, C) or (N, C, d1, ...), '
                              'got {}'.format(x.shape))
@@ -133,15 +137,47 @@ class SoftmaxCrossEntropy(FunctionNode):
         return gx, None
 
 
+def _soft_target_loss(x, t, class_weight, reduce, soft_target_loss):
+    """The loss against a float array of class probabilities ``t`` of the shape of ``x``."""
+    t = t.data if isinstance(t, Variable) else t  # a constant: no gradient flows into t
+    xp = backend.get_array_module(t)
+    if x.dtype.kind != 'f' or t.dtype != x.dtype:
+        raise TypeError('softmax_cross_entropy: soft targets t must have the float dtype of x, '
+                        'got x {} and t {}'.format(x.dtype, t.dtype))
+    if x.ndim < 2:
+        raise ValueError('softmax_cross_entropy: x must have shape (N, C) or (N, C, d1, ...), '
+                         'got {}'.format(x.shape))
+    if class_weight is not None:
+        raise ValueError('softmax_cross_entropy: class_weight applies to integer labels only, '
+                         'not to soft targets')
+    log_y = log_softmax(x, axis=1)
+    if soft_target_loss == 'kl-divergence':
+        log_t = xp.log(t + t.dtype.type(_SOFT_TARGET_EPS))
+        loss = -_sum(t * (log_y - log_t), axis=1)
+    else:
+        loss = -_sum(t * log_y, axis=1)
+    if reduce == 'no':
+        return loss
+    # Chainer averages over every sample and position: N * d1 * ... entries.
+    count = max(x.size // x.shape[1], 1)
+    return _sum(loss) * x.dtype.type(1.0 / count)
+
+
 def softmax_cross_entropy(x, t, normalize=True, cache_score=True, class_weight=None,
-                          ignore_label=-1, reduce='mean', enable_double_backprop=False):
+                          ignore_label=-1, reduce='mean', enable_double_backprop=False,
+                          soft_target_loss='cross-entropy'):
     """Cross entropy between ``softmax(x)`` along axis 1 and the class labels ``t``.
 
     Args:
         x: float scores (pre-softmax) of shape (N, C), or (N, C, d1, ...) for a softmax
             replicated over the trailing axes.
         t: integer class ids of shape (N,) or (N, d1, ...); entries equal to ``ignore_label``
-            add no loss.
+            add no loss. A float ``t`` of the shape and dtype of ``x`` holds soft targets
+            (a probability distribution over axis 1 per entry): the loss of an entry is then
+            ``-sum(t * log_softmax(x), axis=1)``, or the KL divergence
+            ``sum(t * (log(t + 1e-7) - log_softmax(x)), axis=1)``, and ``reduce='mean'``
+            averages over all N * d1 * ... entries (``normalize`` and ``ignore_label`` do not
+            apply).
         normalize (bool): with ``reduce='mean'``, divide by the number of entries not ignored
             (True) or by the batch size N (False).
         cache_score (bool): keep the softmax from the forward for the backward (faster, more
@@ -153,6 +189,8 @@ def softmax_cross_entropy(x, t, normalize=True, cache_score=True, class_weight=N
             ignored).
         enable_double_backprop (bool): accepted for Chainer compatibility; the gradient is
             differentiable whenever double backprop is asked for.
+        soft_target_loss (str): 'cross-entropy' or 'kl-divergence', the loss used with soft
+            targets.
     Returns:
         A Variable of x's dtype: a scalar, or of t's shape with ``reduce='no'``.
     """
@@ -162,5 +200,10 @@ def softmax_cross_entropy(x, t, normalize=True, cache_score=True, class_weight=N
     if class_weight is not None and not _is_array(class_weight):
         raise TypeError('softmax_cross_entropy: class_weight must be a numpy or cupy array, got '
                         '{}'.format(_type_name(class_weight)))
+    if soft_target_loss not in ('cross-entropy', 'kl-divergence'):
+        raise ValueError("softmax_cross_entropy: soft_target_loss must be 'cross-entropy' or "
+                         "'kl-divergence', got {!r}".format(soft_target_loss))
+    if t.dtype.kind == 'f' and t.shape == x.shape:
+        return _soft_target_loss(x, t, class_weight, reduce, soft_target_loss)
     node = SoftmaxCrossEntropy(normalize, cache_score, class_weight, ignore_label, reduce)
     return node.apply((x, t))[0]

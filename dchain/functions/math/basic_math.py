@@ -1,7 +1,9 @@
 """Arithmetic: the operators of Variable (+ - * / ** @, unary -) with NumPy broadcasting.
 
-Both operands must have the same dtype; a Python or NumPy scalar takes the variable's dtype
-(a float scalar with an integer variable is refused rather than silently truncated).
+Two Variables must have the same dtype. A Python or NumPy scalar, or an array, combined with a
+Variable by an operator takes the variable's dtype, as in Chainer (``Variable(float32) +
+float64 array`` is float32); a non-integer float scalar or array with an integer variable is
+refused rather than silently truncated.
 """
 import numpy
 
@@ -59,6 +61,38 @@ class Add(_Binary):
     def backward(self, indexes, grad_outputs):
         gy, = grad_outputs
         return tuple([self._reduce(i, gy) for i in indexes])
+
+
+class MultiAdd(FunctionNode):
+    """The sum of three or more terms with broadcasting, as one node."""
+
+    label = 'add'
+
+    def check_type_forward(self, inputs):
+        for i, x in enumerate(inputs[1:], 1):
+            if x.dtype != inputs[0].dtype:
+                raise TypeError('add: every term must have the same dtype, got {} (term 0) and '
+                                '{} (term {})'.format(inputs[0].dtype, x.dtype, i))
+
+    def forward(self, inputs):
+        self._shapes = [x.shape for x in inputs]
+        try:
+            shape = numpy.broadcast_shapes(*self._shapes)
+        except ValueError:
+            raise ValueError('add: terms of shapes {} cannot be broadcast together'.format(
+                ', '.join(str(shape) for shape in self._shapes))) from None
+        y = inputs[0] + inputs[1]
+        for x in inputs[2:]:
+            if y.shape == shape:
+                y += x
+            else:
+                y = y + x
+        return force_array(y),
+
+    def backward(self, indexes, grad_outputs):
+        gy, = grad_outputs
+        return tuple([gy if gy.shape == self._shapes[i] else sum_to(gy, self._shapes[i])
+                      for i in indexes])
 
 
 class Sub(_Binary):
@@ -158,8 +192,19 @@ class Neg(FunctionNode):
 
 def _operand(label, x, like):
     """Turn the other operand of an operator into something apply accepts."""
-    if isinstance(x, Variable) or _is_array(x):
+    if isinstance(x, Variable):
         return x
+    if _is_array(x):
+        dtype = like.dtype
+        if x.dtype == dtype:
+            return x
+        if dtype.kind in 'iub' and x.dtype.kind not in 'iub':
+            xp = like.xp
+            if not bool(xp.all(xp.trunc(x) == x)):
+                raise TypeError('{}: cannot combine a {} variable with a {} array holding '
+                                'non-integer values; cast the variable first'.format(
+                                    label, dtype, x.dtype))
+        return x.astype(dtype)
     if isinstance(x, (bool, int, float, numpy.number)):
         dtype = like.dtype
         if dtype.kind in 'iub' and not float(x).is_integer():
@@ -169,9 +214,34 @@ def _operand(label, x, like):
     raise TypeError('{}: unsupported operand type {}'.format(label, _type_name(x)))
 
 
-def add(a, b):
-    """Elementwise ``a + b`` with broadcasting."""
-    return Add().apply((a, b))[0]
+def add(*xs):
+    """Elementwise sum of the terms ``xs`` (two or more) with NumPy broadcasting.
+
+    Args:
+        xs: Variables or arrays of one float or integer dtype, with shapes that broadcast
+            together; a Python or NumPy scalar term takes the dtype of the first array term.
+    Returns:
+        A Variable of the broadcast shape, ``xs[0] + xs[1] + ...``.
+    """
+    if len(xs) < 2:
+        raise TypeError('add: expected at least two terms, got {}'.format(len(xs)))
+    like = next((x for x in xs if isinstance(x, Variable) or _is_array(x)), None)
+    if like is None:
+        raise TypeError('add: at least one term must be a Variable or an array, got {}'.format(
+            ', '.join(_type_name(x) for x in xs)))
+    if not isinstance(like, Variable):
+        like = Variable(like, requires_grad=False)
+    if len(xs) > 2:
+        # As in Chainer, only the two-term form casts an array to the first term's dtype.
+        typed = [(i, x.dtype) for i, x in enumerate(xs) if isinstance(x, Variable) or _is_array(x)]
+        for index, dtype in typed:
+            if dtype != typed[0][1]:
+                raise TypeError('add: every term must have the same dtype, got {} (term {}) and '
+                                '{} (term {})'.format(typed[0][1], typed[0][0], dtype, index))
+    xs = [_operand('add', x, like) for x in xs]
+    if len(xs) == 2:
+        return Add().apply(xs)[0]
+    return MultiAdd().apply(xs)[0]
 
 
 def sub(a, b):

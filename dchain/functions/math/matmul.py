@@ -1,4 +1,6 @@
 """matmul and batch_matmul, with Chainer's transa/transb flags."""
+import numpy
+
 from dchain import backend
 from dchain.function_node import FunctionNode
 from dchain.functions.array.broadcast import sum_to
@@ -8,6 +10,19 @@ from dchain.utils import force_array
 
 def _t(x):
     return x.swapaxes(-1, -2)
+
+
+def product(xp, a, b):
+    """``xp.matmul(a, b)``; float16 on the CPU is multiplied in float32 and rounded back.
+
+    NumPy has no BLAS for float16 (a 100x784 by 784x1000 product takes 70 times as long as
+    in float32 on one core); GPUs multiply float16 with float32 accumulation too.
+    """
+    if xp is numpy and (a.dtype == numpy.float16 or b.dtype == numpy.float16):
+        wide = numpy.result_type(a.dtype, b.dtype, numpy.float32)
+        return xp.matmul(a.astype(wide), b.astype(wide)).astype(
+            numpy.result_type(a.dtype, b.dtype))
+    return xp.matmul(a, b)
 
 
 class MatMul(FunctionNode):
@@ -42,7 +57,7 @@ class MatMul(FunctionNode):
         if self.transb:
             b = _t(b)
         try:
-            y = xp.matmul(a, b)
+            y = product(xp, a, b)
         except ValueError:
             raise ValueError('matmul: cannot multiply shapes {} and {}'.format(
                 a.shape, b.shape)) from None

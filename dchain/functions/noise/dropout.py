@@ -1,4 +1,6 @@
 """dropout: zero random elements in training and scale the rest to keep the expectation."""
+import numbers
+
 import numpy
 
 from dchain import backend
@@ -61,7 +63,7 @@ def dropout(x, ratio=.5, *, mask=None, return_mask=False):
     Returns:
         A Variable of x's shape and dtype, or ``(y, mask)`` with ``return_mask``.
     """
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, float, numpy.floating)):
+    if isinstance(ratio, bool) or not isinstance(ratio, numbers.Real):
         raise TypeError('dropout: ratio must be a float, got {}'.format(type(ratio).__name__))
     if not 0.0 <= ratio < 1.0:
         raise ValueError('dropout: ratio must be in [0, 1), got {}'.format(ratio))

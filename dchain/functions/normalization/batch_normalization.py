@@ -4,6 +4,8 @@ Statistics are taken over the axes in ``axis``; gamma, beta and the statistics h
 the remaining (channel) axes. A float16 input is normalized with float32 statistics, and gamma
 may have another float dtype than x (the output keeps x's dtype), as in Chainer.
 """
+import numbers
+
 import numpy
 
 from dchain import backend
@@ -47,7 +49,7 @@ def _reduced_axes(label, x, gamma, axis):
             raise ValueError('{}: x must have at least {} dimensions for gamma of shape {}, got '
                              'shape {}'.format(label, gamma.ndim + 1, gamma.shape, x.shape))
         return (0,) + tuple(range(gamma.ndim + 1, ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
     for a in axes:
         if not -ndim <= a < ndim:
             raise ValueError('{}: axis {} is out of range for x of shape {}'.format(

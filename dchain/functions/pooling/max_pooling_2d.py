@@ -144,7 +144,7 @@ def max_pooling_2d(x, ksize, stride=None, pad=0, cover_all=True, return_indices=
     Returns:
         A Variable of shape (N, C, out_h, out_w), ``out_h = (H + 2 ph - kh) // sy + 1``
         (``+ sy - 1`` in the numerator with ``cover_all``). With ``return_indices``, the pair
-        ``(y, indices)`` where ``indices`` is an int32 array of that shape holding
+        ``(y, indices)`` where ``indices`` is an int64 array (as Chainer) of that shape holding
         ``i * kw + j`` for the maximum at row ``i``, column ``j`` of its window.
     """
     label = 'max_pooling_2d'
@@ -154,5 +154,5 @@ def max_pooling_2d(x, ksize, stride=None, pad=0, cover_all=True, return_indices=
     func = MaxPooling2D(ksize, stride, pad, bool(cover_all))
     y = func.apply((x,))[0]
     if return_indices:
-        return y, func.index.astype(numpy.int32)
+        return y, func.index.astype(numpy.int64)
     return y

@@ -1,4 +1,6 @@
 """Convolution2D: the 2-D convolution layer as a link."""
+import numbers
+
 from dchain.functions.connection.convolution_2d import convolution_2d
 from dchain.link import Link
 from dchain.links.connection._parameters import weight_and_bias
@@ -10,12 +12,12 @@ def _pair(value):
 
 def check_channels(label, in_channels, out_channels, groups):
     """Refuse channel counts that are not positive or that ``groups`` does not divide."""
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
         raise ValueError('{}: groups must be a positive int, got {!r}'.format(label, groups))
     for name, channels in (('in_channels', in_channels), ('out_channels', out_channels)):
         if channels is None:
             continue
-        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+        if isinstance(channels, bool) or not isinstance(channels, numbers.Integral) or channels < 1:
             raise ValueError('{}: {} must be a positive int, got {!r}'.format(
                 label, name, channels))
         if channels % groups:

@@ -1,4 +1,6 @@
 """EmbedID: a lookup table of learned vectors, one per integer ID."""
+import numbers
+
 from dchain import initializers
 from dchain.functions.connection.embed_id import embed_id
 from dchain.link import Link
@@ -20,8 +22,9 @@ class EmbedID(Link):
     def __init__(self, in_size, out_size, initialW=None, ignore_label=None):
         super().__init__()
         for name, size in (('in_size', in_size), ('out_size', out_size)):
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
                 raise ValueError('EmbedID: {} must be a positive int, got {!r}'.format(name, size))
+        in_size, out_size = int(in_size), int(out_size)
         self.in_size = in_size
         self.out_size = out_size
         self.ignore_label = ignore_label

@@ -1,4 +1,6 @@
 """Classifier: wraps a predictor with a loss (and an accuracy) into a trainable model."""
+import numbers
+
 from dchain import reporter
 from dchain.functions.evaluation.accuracy import accuracy
 from dchain.functions.loss.softmax_cross_entropy import softmax_cross_entropy
@@ -26,7 +28,7 @@ class Classifier(Chain):
     """
 
     def __init__(self, predictor, lossfun=softmax_cross_entropy, accfun=accuracy, label_key=-1):
-        if isinstance(label_key, bool) or not isinstance(label_key, (int, str)):
+        if isinstance(label_key, bool) or not isinstance(label_key, (numbers.Integral, str)):
             raise TypeError('Classifier: label_key must be an int or a str, got {}'.format(
                 type(label_key).__name__))
         super().__init__()
@@ -43,7 +45,7 @@ class Classifier(Chain):
     def forward(self, *args, **kwargs):
         """Return the loss of ``predictor(*inputs)`` against the labels in the arguments."""
         label_key = self.label_key
-        if isinstance(label_key, int):
+        if isinstance(label_key, numbers.Integral):
             if not -len(args) <= label_key < len(args):
                 raise ValueError('Classifier: label_key {} is out of range for {} positional '
                                  'arguments'.format(label_key, len(args)))

@@ -1,10 +1,11 @@
 """BatchNormalization: batch normalization with running statistics, as a link."""
 import copy
+import numbers
 
 import numpy
 
 from dchain import initializers
-from dchain.config import config
+from dchain.config import config, get_dtype
 from dchain.functions.normalization.batch_normalization import (
     batch_normalization, fixed_batch_normalization)
 from dchain.link import Link
@@ -25,7 +26,8 @@ class BatchNormalization(Link):
             infers it from the first input.
         decay (float): decay rate of the moving averages.
         eps (float): added to the variance for numerical stability.
-        dtype: dtype of gamma, beta and the averages (float32).
+        dtype: dtype of gamma, beta and the averages; None means ``config.dtype``, with
+            ``mixed16`` mapped to float32 (the statistics need the precision).
         use_gamma (bool): learn a scale gamma (else a fixed 1).
         use_beta (bool): learn a shift beta (else a fixed 0).
         initial_gamma, initial_beta: initializers of gamma (ones) and beta (zeros).
@@ -40,7 +42,7 @@ class BatchNormalization(Link):
         N (int): batches accumulated in fine-tuning; persistent.
     """
 
-    def __init__(self, size=None, decay=0.9, eps=2e-5, dtype=numpy.float32, use_gamma=True,
+    def __init__(self, size=None, decay=0.9, eps=2e-5, dtype=None, use_gamma=True,
                  use_beta=True, initial_gamma=None, initial_beta=None, axis=None,
                  initial_avg_mean=None, initial_avg_var=None):
         super().__init__()
@@ -48,13 +50,13 @@ class BatchNormalization(Link):
             raise ValueError('BatchNormalization: decay must be in [0, 1], got {}'.format(decay))
         if not eps > 0:
             raise ValueError('BatchNormalization: eps must be positive, got {}'.format(eps))
-        self._dtype = numpy.dtype(dtype)
+        self._dtype = get_dtype(dtype, map_mixed16=numpy.float32)
         if self._dtype.kind != 'f':
             raise TypeError('BatchNormalization: dtype must be a float dtype, got {}'.format(
                 self._dtype))
         self.decay = decay
         self.eps = eps
-        self.axis = (axis,) if isinstance(axis, int) else axis
+        self.axis = (int(axis),) if isinstance(axis, numbers.Integral) else axis
         self._initial_avg_mean = 0 if initial_avg_mean is None else initial_avg_mean
         self._initial_avg_var = 1 if initial_avg_var is None else initial_avg_var
         self.add_persistent('avg_mean', None)

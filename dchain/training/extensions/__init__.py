@@ -10,3 +10,7 @@ from dchain.training.extensions.progress_bar import ProgressBar  # noqa: F401
 from dchain.training.extensions import snapshot_writers  # noqa: F401
 from dchain.training.extensions.snapshot import snapshot, snapshot_object  # noqa: F401
 from dchain.training.extensions.value_observation import observe_lr, observe_value  # noqa: F401
+from dchain.training.extensions.computational_graph import DumpGraph  # noqa: F401
+from dchain.training.extensions.computational_graph import DumpGraph as dump_graph  # noqa: F401
+from dchain.training.extensions.micro_average import MicroAverage  # noqa: F401
+from dchain.training.extensions.timeline import Timeline  # noqa: F401

@@ -15,6 +15,10 @@ class LogReport(extension.Extension):
     means (plus ``epoch``, ``iteration`` and ``elapsed_time``) to ``log`` and rewrite the
     file ``out/<filename>`` atomically.
 
+    Registered with ``trainer.extend(LogReport(), call_before_training=True)``, it also
+    writes an entry before the first update (epoch 0, iteration 0) holding what the
+    extensions called then observed, e.g. the Evaluator's score of the untrained model.
+
     The file is Chainer's: a JSON list of dicts (indent 4), e.g.
     ``[{"main/loss": 0.3, "epoch": 1, "iteration": 600, "elapsed_time": 4.2}]``.
 
@@ -57,7 +61,10 @@ class LogReport(extension.Extension):
         else:
             self._summary.add({key: observation[key] for key in self._keys
                                if key in observation})
-        if not self._trigger(trainer):
+        # Called before the first update (``call_before_training=True``), it writes Chainer's
+        # epoch-0 entry, so that what was observed then (an evaluation of the untrained
+        # model) is not averaged into the first epoch.
+        if not (trainer.is_before_training or self._trigger(trainer)):
             return
         entry = {name: float(value) for name, value in self._summary.compute_mean().items()}
         updater = trainer.updater

@@ -27,6 +27,9 @@ def _load_matplotlib():
 class PlotReport(extension.Extension):
     """Plot the means of ``y_keys`` against ``x_key`` each time ``trigger`` fires.
 
+    Registered with ``call_before_training=True``, it also plots the values observed before
+    the first update (at epoch 0, iteration 0).
+
     Needs matplotlib (``pip install "dchain[plot]"``); without it the extension does
     nothing but warn once.
 
@@ -71,7 +74,8 @@ class PlotReport(extension.Extension):
         """Accumulate the observation; on the trigger add the means and redraw."""
         observation = trainer.observation
         self._summary.add({key: observation[key] for key in self._y_keys if key in observation})
-        if not self._trigger(trainer):
+        # before the first update (call_before_training=True) it plots Chainer's epoch-0 point
+        if not (trainer.is_before_training or self._trigger(trainer)):
             return
         means = self._summary.compute_mean()
         self._summary = reporter.DictSummary()

@@ -1,14 +1,21 @@
 """PrintReport: print LogReport's entries as a table."""
 import sys
+import time
 
 from dchain.training import extension
+from dchain.training.extensions._throughput import samples_seen
 from dchain.training.extensions.log_report import LogReport
+
+THROUGHPUT = 'samples/sec'
 
 
 class PrintReport(extension.Extension):
     """Print a header once, then a row per new LogReport entry, columns as in Chainer:
     each at least 10 characters wide, numbers in ``g`` format, an empty cell when a key is
     missing from the entry.
+
+    The entry ``'samples/sec'`` (dchain's) prints the examples read per second by all ranks
+    together since the previous row, when the log entry does not hold it itself.
 
     Args:
         entries (list of str): the keys to print, e.g. ``['epoch', 'main/loss']``.
@@ -27,6 +34,7 @@ class PrintReport(extension.Extension):
         widths = [max(10, len(entry)) for entry in self._entries]
         self._header = '  '.join(entry.ljust(width) for entry, width
                                  in zip(self._entries, widths)) + '\n'
+        self._throughput_from = None  # (samples, seconds) at the previous row
         self._templates = [(entry, '{:<%dg}  ' % width, '{:<%d}  ' % width, ' ' * (width + 2))
                            for entry, width in zip(self._entries, widths)]
 
@@ -40,6 +48,30 @@ class PrintReport(extension.Extension):
         raise TypeError('PrintReport: log_report must be a LogReport or the name of one, '
                         'got {}'.format(type(log_report).__name__))
 
+    def initialize(self, trainer):
+        """Note where this run starts, for the first row's samples/sec."""
+        if THROUGHPUT in self._entries:
+            self._throughput_from = (samples_seen(trainer), self._seconds(trainer, {}))
+
+    @staticmethod
+    def _seconds(trainer, entry):
+        seconds = entry.get('elapsed_time')
+        if seconds is None:
+            seconds = getattr(trainer, 'elapsed_time', None)
+        return time.time() if seconds is None else seconds
+
+    def _with_throughput(self, trainer, entry):
+        if THROUGHPUT not in self._entries or THROUGHPUT in entry:
+            return entry
+        samples, seconds = samples_seen(trainer), self._seconds(trainer, entry)
+        start = self._throughput_from
+        self._throughput_from = (samples, seconds)
+        if start is None or samples is None or start[0] is None or seconds <= start[1]:
+            return entry
+        entry = dict(entry)
+        entry[THROUGHPUT] = (samples - start[0]) / (seconds - start[1])
+        return entry
+
     def __call__(self, trainer):
         """Print the rows of the entries LogReport added since the last call."""
         out = self._out
@@ -50,7 +82,7 @@ class PrintReport(extension.Extension):
         while len(log) > self._log_len:
             if self._is_terminal():
                 out.write('\033[J')  # erase a ProgressBar block left under the cursor
-            self._print(log[self._log_len])
+            self._print(self._with_throughput(trainer, log[self._log_len]))
             self._log_len += 1
         if hasattr(out, 'flush'):
             out.flush()

@@ -1,14 +1,17 @@
 """ProgressBar: training progress, speed and estimated time left."""
 import datetime
+import numbers
 import sys
 import time
 
 from dchain.training import extension
+from dchain.training.extensions._throughput import samples_seen
 
 
 class ProgressBar(extension.Extension):
-    """Show the total progress, this epoch's progress, the speed (iterations/s) and the
-    estimated time left every ``update_interval`` iterations.
+    """Show the total progress, this epoch's progress, the speed (iterations/s, and examples
+    per second read by all ranks together) and the estimated time left every
+    ``update_interval`` iterations.
 
     On a terminal the block redraws itself in place (PrintReport's rows replace it and it
     reappears below them); on any other stream (a log file, a pipe) each update is one plain
@@ -26,7 +29,7 @@ class ProgressBar(extension.Extension):
 
     def __init__(self, training_length=None, update_interval=100, bar_length=50,
                  out=sys.stdout):
-        if isinstance(update_interval, bool) or not isinstance(update_interval, int) \
+        if isinstance(update_interval, bool) or not isinstance(update_interval, numbers.Integral) \
                 or update_interval < 1:
             raise ValueError('ProgressBar: update_interval must be a positive int, got {!r}'
                              .format(update_interval))
@@ -34,7 +37,7 @@ class ProgressBar(extension.Extension):
         self._update_interval = update_interval
         self._bar_length = bar_length
         self._out = out
-        self._recent = []  # (iteration, epoch_detail, time) of the last few updates
+        self._recent = []  # (iteration, epoch_detail, time, samples) of the last few updates
         self._drawn = False
 
     def _length(self, trainer):
@@ -50,7 +53,8 @@ class ProgressBar(extension.Extension):
     def initialize(self, trainer):
         """Note where and when this run starts, so the first update already has a speed."""
         updater = trainer.updater
-        self._recent = [(updater.iteration, updater.epoch_detail, time.time())]
+        self._recent = [(updater.iteration, updater.epoch_detail, time.time(),
+                         samples_seen(trainer))]
 
     def __call__(self, trainer):
         """Record the time; every ``update_interval`` iterations, show the progress."""
@@ -61,7 +65,7 @@ class ProgressBar(extension.Extension):
         epoch_detail = updater.epoch_detail
         now = time.time()
         recent = self._recent
-        recent.append((iteration, epoch_detail, now))
+        recent.append((iteration, epoch_detail, now, samples_seen(trainer)))
         if len(recent) > 10:
             del recent[0]
         self._show(trainer, iteration, epoch_detail, now)
@@ -71,7 +75,8 @@ class ProgressBar(extension.Extension):
         done = iteration if unit == 'iteration' else epoch_detail
         total_rate = min(done / length, 1.0) if length else 1.0
         epoch_rate = epoch_detail - int(epoch_detail)
-        first_iteration, first_epoch, first_time = self._recent[0]
+        first_iteration, first_epoch, first_time, first_samples = self._recent[0]
+        samples = self._recent[-1][3]
         span = now - first_time
         if span > 0 and iteration > first_iteration:
             speed = (iteration - first_iteration) / span
@@ -81,6 +86,9 @@ class ProgressBar(extension.Extension):
                 left = (length - epoch_detail) * span / max(epoch_detail - first_epoch, 1e-12)
             speed_text = '{:10.5g} iters/sec. Estimated time to finish: {}.'.format(
                 speed, datetime.timedelta(seconds=max(int(left), 0)))
+            if samples is not None and first_samples is not None:
+                speed_text += ' {:.5g} samples/sec (all ranks).'.format(
+                    (samples - first_samples) / span)
         else:
             speed_text = '{:>10} iters/sec. Estimated time to finish: unknown.'.format('n/a')
         position = '{:10} iter, {} epoch / {} {}s'.format(

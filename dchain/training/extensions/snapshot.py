@@ -1,12 +1,16 @@
 """snapshot / snapshot_object: periodic, atomic, resumable checkpoints."""
+import contextlib
+import numbers
 import os
-import re
-import string
+import pickle
 import warnings
 import zipfile
 
-from dchain.training import extension
+from dchain.training import checkpoints, extension
 from dchain.training.extensions import snapshot_writers
+from dchain.training.extensions._files import remove_leftovers
+from dchain.training.extensions._snapshot_files import (CorruptSnapshot, check_npz, existing,
+                                                        filename_pattern)
 
 
 def snapshot(savefun=None, filename='snapshot_iter_{.updater.iteration}', *, target=None,
@@ -30,12 +34,24 @@ def snapshot(savefun=None, filename='snapshot_iter_{.updater.iteration}', *, tar
         n_retains (int): keep only the newest ``n_retains`` snapshots matching ``filename``
             (all when -1).
         autoload (bool): before training, load the newest snapshot in ``out`` matching
-            ``filename``; one that fails to load (corrupt, truncated) is skipped with a
-            warning in favour of the next older one.
+            ``filename``. One that is incomplete or corrupt is skipped with a warning naming
+            it, in favour of the next older one; one that is whole but does not fit the
+            target (a key missing, a shape changed) is a ValueError naming the file and the
+            key.
         loadfun: ``loadfun(path, target)`` used by ``autoload``; ``load_npz`` when None.
 
-    "Newest" is the highest value of the fields in ``filename`` (iteration 10 after 9),
-    then the latest modification time.
+    A file is a snapshot of this extension only when its whole name matches ``filename``
+    with every integer field (such as ``{.updater.iteration}``) replaced by digits, so other
+    files in ``out`` (``snapshot_iter_best``, ``snapshot_model_5``) are never loaded or
+    removed. "Newest" is the highest value of the fields in the name (iteration 10 after 9),
+    then the latest modification time. Temporary files left in ``out`` by a write that was
+    killed are removed by the next write or autoload.
+
+    Data-parallel training (a multi-node optimizer over more than one rank): one rank
+    writes, rank 0 or else the lowest rank holding the extension; with ``autoload`` the
+    lowest rank holding it picks the newest snapshot that loads and every rank loads that same file, so all ranks
+    continue from the same iteration (the output folder must be visible to every rank).
+    While rank 0 writes, the other ranks wait for it beyond the collective timeout.
     """
     if isinstance(savefun, str):
         raise TypeError('snapshot: savefun must be a callable, got the str {!r}; pass the file '
@@ -45,7 +61,8 @@ def snapshot(savefun=None, filename='snapshot_iter_{.updater.iteration}', *, tar
     if not isinstance(filename, str):
         raise TypeError('snapshot: filename must be a str (a format string), got {}'.format(
             type(filename).__name__))
-    if isinstance(n_retains, bool) or not isinstance(n_retains, int) or n_retains == 0 \
+    if isinstance(n_retains, bool) or not isinstance(n_retains, numbers.Integral) \
+            or n_retains == 0 \
             or n_retains < -1:
         raise ValueError('snapshot: n_retains must be a positive int or -1 (keep all), got '
                          '{!r}'.format(n_retains))
@@ -85,26 +102,43 @@ class _Snapshot(extension.Extension):
         self.n_retains = n_retains
         self.autoload = autoload
         self._loadfun = loadfun
-        self._pattern = _filename_pattern(filename)
+        self._last_written = None
 
     def initialize(self, trainer):
-        """With ``autoload``, load the newest loadable snapshot into the target."""
+        """With ``autoload``, load the newest loadable snapshot into the target; returns its
+        path, or None when there is none."""
         if not self.autoload:
-            return
-        target = trainer if self._target is None else self._target
-        loadfun = self._loadfun
-        if loadfun is None:
-            from dchain.serializers import load_npz
-            loadfun = _checked_npz_loader(load_npz)
-        for name in reversed(self._existing(trainer.out)):
+            return None
+        return self.load_newest(trainer)
+
+    def load_newest(self, trainer):
+        """Load the newest whole snapshot in ``trainer.out``; returns its path or None.
+
+        Incomplete or corrupt files are skipped with a warning; a whole one that does not fit
+        the target raises ValueError naming the file and the key."""
+        pattern = self._pattern(trainer)
+        remove_leftovers(trainer.out, pattern.fullmatch)
+        for name in reversed(existing(trainer.out, pattern)):
             path = os.path.join(trainer.out, name)
             try:
-                loadfun(path, target)
-                return path
-            except Exception as error:
-                warnings.warn('snapshot: skipping {} which failed to load ({}: {}); trying an '
-                              'older snapshot'.format(path, type(error).__name__, error))
+                self.load(trainer, path)
+            except CorruptSnapshot as error:
+                warnings.warn('snapshot: skipping {} which is incomplete or corrupt ({}); '
+                              'trying an older snapshot'.format(path, error))
+                continue
+            return path
         return None
+
+    def load(self, trainer, path):
+        """Load ``path`` into the target: CorruptSnapshot when the file is incomplete or
+        damaged, ValueError naming the file and the key when it does not fit."""
+        target = trainer if self._target is None else self._target
+        load_snapshot(path, target, self._loadfun)
+
+    def autoload_spec(self):
+        """What ranks without this extension need to load the snapshot it picks."""
+        return {'into_trainer': self._target is None,
+                'loadfun': self._loadfun if _picklable(self._loadfun) else _UNPICKLABLE}
 
     def __call__(self, trainer):
         """Save the target, then drop snapshots beyond ``n_retains``."""
@@ -117,28 +151,41 @@ class _Snapshot(extension.Extension):
         if self._snapshot_on_error:
             self._make_snapshot(trainer)
 
-    def _make_snapshot(self, trainer):
-        target = trainer if self._target is None else self._target
-        self.writer(self.filename.format(trainer), trainer.out, target)
-        if self.n_retains > 0:
-            for name in self._existing(trainer.out)[:-self.n_retains]:
-                try:
-                    os.remove(os.path.join(trainer.out, name))
-                except FileNotFoundError:  # removed by someone else meanwhile
-                    pass
+    def checkpoint(self, trainer):
+        """Write a snapshot now (the trainer calls this when it stops on a signal), unless one
+        of this very state was just written; returns its path on the writing rank, else
+        None."""
+        if not self._writes(trainer):
+            return None
+        path = os.path.join(trainer.out, self.filename.format(trainer))
+        if self._last_written != (path, trainer.updater.iteration) \
+                or not os.path.isfile(path):
+            self._make_snapshot(trainer)
+        return path
 
-    def _existing(self, folder):
-        """Names of the snapshots in ``folder`` matching the filename, oldest first."""
-        if not os.path.isdir(folder):
-            return []
-        found = []
-        for name in os.listdir(folder):
-            match = self._pattern.fullmatch(name)
-            path = os.path.join(folder, name)
-            if match is not None and os.path.isfile(path):
-                found.append((_natural_key(match.groups()), os.stat(path).st_mtime_ns, name))
-        found.sort()
-        return [name for _, _, name in found]
+    def _writes(self, trainer):
+        """Whether this rank writes: every rank when training is not data-parallel, else
+        ``writer_rank`` (set by the trainer: the lowest rank holding the extension; 0)."""
+        comm = checkpoints.communicator_of(trainer)
+        return comm is None or comm.rank == getattr(self, 'writer_rank', 0)
+
+    def _make_snapshot(self, trainer):
+        if not self._writes(trainer):
+            return
+        target = trainer if self._target is None else self._target
+        filename = self.filename.format(trainer)
+        with checkpoints.busy(trainer, 'writing the snapshot {}'.format(filename)):
+            self.writer(filename, trainer.out, target)
+        self._last_written = (os.path.join(trainer.out, filename), trainer.updater.iteration)
+        pattern = self._pattern(trainer)
+        remove_leftovers(trainer.out, pattern.fullmatch)
+        if self.n_retains > 0:
+            for name in existing(trainer.out, pattern)[:-self.n_retains]:
+                with contextlib.suppress(FileNotFoundError):  # removed meanwhile
+                    os.remove(os.path.join(trainer.out, name))
+
+    def _pattern(self, trainer):
+        return filename_pattern(self.filename, trainer)
 
     def finalize(self):
         """Finalize the writer."""
@@ -147,32 +194,38 @@ class _Snapshot(extension.Extension):
             finalize()
 
 
-def _filename_pattern(filename):
-    """A regex matching what ``filename.format(...)`` can produce, one group per field."""
-    parts = []
-    for literal, field, _, _ in string.Formatter().parse(filename):
-        parts.append(re.escape(literal))
-        if field is not None:
-            parts.append('(.+?)')
-    return re.compile(''.join(parts))
+_UNPICKLABLE = 'unpicklable'
 
 
-def _natural_key(fields):
-    # numbers compare as numbers, so iteration 10 sorts after iteration 9
-    key = []
-    for field in fields:
-        for piece in re.split(r'(\d+)', field):
-            key.append((0, int(piece), '') if piece.isdigit() else (1, 0, piece))
-    return key
+def _picklable(loadfun):
+    try:
+        pickle.dumps(loadfun)
+        return True
+    except Exception:
+        return False
 
 
-def _checked_npz_loader(load_npz):
-    """``load_npz`` after a CRC check of every member, so a corrupt file is refused before
-    anything is copied into the target."""
-    def load(path, target):
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-        if bad is not None:
-            raise ValueError('{}: member {} is corrupt'.format(path, bad))
-        load_npz(path, target)
-    return load
+def load_snapshot(path, target, loadfun=None):
+    """Load the snapshot ``path`` into ``target`` with ``loadfun`` (``load_npz`` when None).
+
+    Raises CorruptSnapshot when the file is incomplete or damaged (a whole-file check comes
+    first for npz files), and ValueError naming the file and the key when it is whole but
+    does not fit ``target`` (a key missing, a shape or dtype changed)."""
+    if loadfun == _UNPICKLABLE:
+        raise ValueError('snapshot: autoload of {} on a rank without the snapshot extension '
+                         'needs its loadfun, which cannot be sent between ranks (pickled); '
+                         'register the extension on every rank'.format(path))
+    if loadfun is None:
+        from dchain.serializers import load_npz
+        check_npz(path)
+        loadfun = load_npz
+    try:
+        loadfun(path, target)
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise CorruptSnapshot('{}: {}'.format(type(error).__name__, error)) from error
+    except (KeyError, ValueError, TypeError) as error:
+        detail = error.args[0] if isinstance(error, KeyError) and error.args else error
+        raise ValueError('snapshot: {} does not fit what it is loaded into: {}. It was '
+                         'written by a different script or model; move it away (or use '
+                         'another output folder) to start afresh'.format(path, detail)) \
+            from error

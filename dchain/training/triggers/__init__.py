@@ -3,3 +3,4 @@ from dchain.training.triggers.interval_trigger import IntervalTrigger, get_trigg
 from dchain.training.triggers.manual_schedule_trigger import ManualScheduleTrigger  # noqa: F401
 from dchain.training.triggers.minmax_value_trigger import (BestValueTrigger,  # noqa: F401
                                                            MaxValueTrigger, MinValueTrigger)
+from dchain.training.triggers.early_stopping_trigger import EarlyStoppingTrigger  # noqa: F401

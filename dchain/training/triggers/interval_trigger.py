@@ -1,6 +1,8 @@
 """IntervalTrigger: fires every ``period`` iterations or epochs; ``get_trigger`` makes one from
 a ``(period, unit)`` pair."""
 
+import numbers
+
 _UNITS = ('iteration', 'epoch')
 
 
@@ -25,7 +27,7 @@ class IntervalTrigger:
 
     def __init__(self, period, unit):
         check_unit('IntervalTrigger', unit)
-        if isinstance(period, bool) or not isinstance(period, (int, float)) or not period > 0:
+        if isinstance(period, bool) or not isinstance(period, numbers.Real) or not period > 0:
             raise ValueError('IntervalTrigger: period must be a positive number, got {!r}'.format(
                 period))
         if unit == 'iteration' and period != int(period):

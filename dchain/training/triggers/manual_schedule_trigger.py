@@ -1,4 +1,6 @@
 """ManualScheduleTrigger: fires at listed iterations or epochs."""
+import numbers
+
 from dchain.training.triggers.interval_trigger import check_unit
 
 
@@ -18,7 +20,7 @@ class ManualScheduleTrigger:
         if not points:
             raise ValueError('ManualScheduleTrigger: points must not be empty')
         for point in points:
-            if isinstance(point, bool) or not isinstance(point, (int, float)):
+            if isinstance(point, bool) or not isinstance(point, numbers.Real):
                 raise TypeError('ManualScheduleTrigger: points must be numbers, got {!r}'.format(
                     point))
         self.points = points

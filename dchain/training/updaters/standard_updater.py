@@ -13,23 +13,34 @@ class StandardUpdater(Updater):
 
     Args:
         iterator: an Iterator, or a dict of them (the one named 'main' feeds updates).
-        optimizer: an Optimizer, or a dict of them ('main' is updated).
+        optimizer: an Optimizer, or a dict of them by name. ``update_core`` steps the one
+            named 'main'; an updater that overrides ``update_core`` (a GAN's, say) may name
+            them as it likes, e.g. ``{'gen': ..., 'dis': ...}``.
         converter: ``converter(batch, device)`` -> arrays.
-        device: where the model and the input arrays go ('@numpy', '@cupy:0', -1, 0, ...);
-            None leaves the model where it is and lets the converter keep arrays on the host.
+        device: where the models go and, unless ``input_device`` is given, the input arrays
+            ('@numpy', '@cupy:0', -1, 0, a Device); None leaves the models where they are and
+            lets the converter keep arrays on the host.
         loss_func: the loss to minimize; the optimizer's target (the model) when None.
         loss_scale (float): loss scaling factor for mixed precision, given to every optimizer.
         auto_new_epoch (bool): call ``optimizer.new_epoch(auto=True)`` at each epoch boundary.
+        input_device: where the converter sends the input arrays; ``device`` when None. With
+            it alone the models stay where they are (e.g. a model spread over two devices).
+
+    Attributes:
+        device: the Device of ``device`` (None when none was given).
+        input_device: the Device of the input arrays (None when neither was given).
     """
 
     def __init__(self, iterator, optimizer, converter=concat_examples, device=None,
-                 loss_func=None, loss_scale=None, auto_new_epoch=True):
+                 loss_func=None, loss_scale=None, auto_new_epoch=True, input_device=None):
         iterators = iterator if isinstance(iterator, dict) else {'main': iterator}
         optimizers = optimizer if isinstance(optimizer, dict) else {'main': optimizer}
-        for what, registry in (('iterator', iterators), ('optimizer', optimizers)):
-            if 'main' not in registry:
-                raise ValueError("StandardUpdater: a dict of {0}s must have a 'main' {0}, got "
-                                 "keys {1}".format(what, sorted(registry)))
+        if 'main' not in iterators:
+            raise ValueError("StandardUpdater: a dict of iterators must have a 'main' iterator, "
+                             "got keys {}".format(sorted(iterators)))
+        if not optimizers:
+            raise ValueError('StandardUpdater: optimizer must be an Optimizer or a non-empty '
+                             'dict of them, got an empty dict')
         for name, each in optimizers.items():
             if not hasattr(each, 'update') or getattr(each, 'target', None) is None:
                 raise TypeError('StandardUpdater: optimizer {!r} must be an Optimizer set up '
@@ -38,11 +49,12 @@ class StandardUpdater(Updater):
         self._iterators = iterators
         self._optimizers = optimizers
         if device is not None:
+            device = backend.get_device(device)
             for each in optimizers.values():
-                each.target.to_device(backend.get_device(device))
+                each.target.to_device(device)
         self.converter = converter
         self.device = device
-        self.input_device = device
+        self.input_device = device if input_device is None else backend.get_device(input_device)
         self.loss_func = loss_func
         self.iteration = 0
         self.auto_new_epoch = auto_new_epoch
@@ -98,7 +110,11 @@ class StandardUpdater(Updater):
         iterator = self._iterators['main']
         batch = iterator.next()
         in_arrays = self.converter(batch, self.input_device)
-        optimizer = self._optimizers['main']
+        optimizer = self._optimizers.get('main')
+        if optimizer is None:
+            raise KeyError("StandardUpdater.update_core: steps the optimizer named 'main', and "
+                           "the optimizers are {}; name one 'main' or override update_core"
+                           .format(sorted(self._optimizers)))
         loss_func = self.loss_func or optimizer.target
         if isinstance(in_arrays, tuple):
             optimizer.update(loss_func, *in_arrays)

@@ -120,8 +120,8 @@ def test_autoload_skips_a_corrupt_snapshot(tmp_path):
     newest = tmp_path / 'snapshot_iter_5'
     newest.write_bytes(newest.read_bytes()[:100])  # truncated
     second = _resumable(tmp_path, (6, 'iteration'))
-    with pytest.warns(UserWarning, match='snapshot: skipping .*snapshot_iter_5 which failed to '
-                                         'load'):
+    with pytest.warns(UserWarning, match='snapshot: skipping .*snapshot_iter_5 which is '
+                                         'incomplete or corrupt'):
         second.run()
     assert second.updater.optimizer.lr == pytest.approx(0.1 * 0.5 ** 6)
     assert second.get_extension('LogReport').log[-1]['iteration'] == 6
@@ -138,7 +138,7 @@ def test_autoload_skips_a_snapshot_with_a_flipped_byte(tmp_path):
     data[start + info.compress_size - 1] ^= 0xFF
     newest.write_bytes(bytes(data))
     second = _resumable(tmp_path, (5, 'iteration'))
-    with pytest.warns(UserWarning, match='snapshot_iter_5 which failed to load'):
+    with pytest.warns(UserWarning, match='snapshot_iter_5 which is incomplete or corrupt'):
         second.run()
     assert second.updater.iteration == 5  # resumed from 4, ran one more
 
@@ -159,3 +159,72 @@ def test_bad_arguments():
         snapshot(savefun=serializers.save_npz, writer=object())
     with pytest.raises(TypeError, match='snapshot: filename must be a str'):
         snapshot(filename=lambda trainer: 'x')
+
+
+def test_retention_and_autoload_ignore_look_alike_names(tmp_path):
+    # files a user keeps next to the snapshots, named like them but not made by this pattern
+    for name in ('snapshot_iter_best', 'snapshot_iter_99.bak', 'snapshot_iter_',
+                 'snapshot_iter_7_old'):
+        (tmp_path / name).write_text('not a snapshot')
+    trainer = _trainer(tmp_path, stop=(5, 'iteration'))
+    trainer.extend(snapshot(n_retains=2, autoload=True), trigger=(1, 'iteration'))
+    trainer.extend(snapshot(filename='snapshot_model_{.updater.iteration}', n_retains=1,
+                            target=trainer.updater.model), trigger=(2, 'iteration'),
+                   name='model_snapshot')
+    trainer.run()
+    assert _files(tmp_path) == ['snapshot_iter_', 'snapshot_iter_4', 'snapshot_iter_5',
+                                'snapshot_iter_7_old', 'snapshot_iter_99.bak',
+                                'snapshot_iter_best', 'snapshot_model_4']
+    resumed = _trainer(tmp_path, stop=(6, 'iteration'))
+    resumed.extend(snapshot(n_retains=2, autoload=True), trigger=(1, 'iteration'))
+    resumed.run()  # snapshot_iter_best and the others are never tried
+    assert resumed.updater.iteration == 6
+
+
+def test_retention_orders_by_the_iteration_in_the_name(tmp_path):
+    trainer = _trainer(tmp_path, stop=(12, 'iteration'))
+    trainer.extend(snapshot(n_retains=2), trigger=(1, 'iteration'))
+    trainer.run()
+    # iteration 9 written last would be kept by modification time; by number 11 and 12 stay
+    os.utime(tmp_path / 'snapshot_iter_11', (1, 1))
+    assert _files(tmp_path) == ['snapshot_iter_11', 'snapshot_iter_12']
+
+
+def _leftovers(out):
+    return [name for name in os.listdir(out) if name.startswith('.')]
+
+
+def test_a_killed_write_leaves_temporaries_that_the_next_write_removes(tmp_path):
+    # what a write killed mid-way leaves: the writer's folder and the serializer's file
+    (tmp_path / '.tmp_snapshot_iter_3_k2j4a_9x').mkdir()
+    (tmp_path / '.tmp_snapshot_iter_3_k2j4a_9x' / 'snapshot_iter_3').write_bytes(b'PK\x03')
+    (tmp_path / '.snapshot_iter_2.0123abcd.tmp').write_bytes(b'PK')
+    (tmp_path / '.tmp_log_abcdefgh').mkdir()       # LogReport's own, for the name 'log'
+    (tmp_path / '.tmp_notes_abcdefgh').mkdir()     # not of any writer here: kept
+    trainer = _trainer(tmp_path, stop=(4, 'iteration'))
+    trainer.extend(snapshot(), trigger=(4, 'iteration'))
+    trainer.extend(LogReport(trigger=(4, 'iteration')))
+    trainer.run()
+    assert _leftovers(tmp_path) == ['.tmp_notes_abcdefgh']
+    assert 'snapshot_iter_4' in _files(tmp_path)
+
+
+def test_autoload_removes_temporaries_of_a_killed_write(tmp_path):
+    _resumable(tmp_path, (2, 'iteration')).run()
+    (tmp_path / '.tmp_snapshot_iter_3_k2j4a_9x').mkdir()
+    (tmp_path / '.tmp_snapshot_iter_3_k2j4a_9x' / 'snapshot_iter_3').write_bytes(b'PK\x03')
+    resumed = _trainer(tmp_path, stop=(2, 'iteration'), iters_per_epoch=2)
+    resumed.extend(snapshot(autoload=True), trigger=(5, 'iteration'))
+    resumed.run()
+    assert resumed.updater.iteration == 2
+    assert _leftovers(tmp_path) == []
+
+
+def test_autoload_refuses_a_snapshot_with_a_missing_key(tmp_path):
+    _resumable(tmp_path, (3, 'iteration')).run()
+    changed = _resumable(tmp_path, (5, 'iteration'))
+    changed.extend(ExponentialShift('alpha', 0.5), name='added')   # a new extension
+    with pytest.raises(ValueError, match=r"snapshot_iter_3 does not fit .* has no key "
+                                         r"'extensions/added/_t'"):
+        changed.run(show_loop_exception_msg=False)
+    assert _files(tmp_path) == ['log', 'snapshot_iter_1', 'snapshot_iter_2', 'snapshot_iter_3']

@@ -80,7 +80,9 @@ def test_converter_device_and_loss_func():
     updater, model, _, _ = _updater(_pairs(4), converter=converter, device='@numpy',
                                     loss_func=loss_func)
     updater.update()
-    assert seen == [(2, '@numpy')] and losses == [(2, 2)] and model.calls == []
+    assert seen == [(2, dchain.get_device('@numpy'))] and losses == [(2, 2)]
+    assert model.calls == []
+    assert updater.device == updater.input_device == dchain.get_device(-1)
     assert updater.get_iterator('main').current_position == 2
 
 
@@ -135,8 +137,55 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="StandardUpdater: a dict of iterators must have a "
                                          r"'main' iterator, got keys \['train'\]"):
         StandardUpdater({'train': EpochIterator(_pairs(2), 1)}, optimizers.SGD().setup(model))
-    with pytest.raises(ValueError, match="a dict of optimizers must have a 'main' optimizer"):
-        StandardUpdater(EpochIterator(_pairs(2), 1), {'opt': optimizers.SGD().setup(model)})
+    with pytest.raises(ValueError, match='StandardUpdater: optimizer must be an Optimizer or a '
+                                         'non-empty dict of them, got an empty dict'):
+        StandardUpdater(EpochIterator(_pairs(2), 1), {})
+
+
+def test_input_device_moves_inputs_not_models():
+    seen = []
+
+    def converter(batch, device):
+        seen.append(device)
+        return concat_examples(batch, device)
+    model = Quadratic()
+    moved = []
+    model.to_device = lambda device: moved.append(device)
+    optimizer = optimizers.SGD(lr=0.1).setup(model)
+    updater = StandardUpdater(EpochIterator(_pairs(4), 2), optimizer, converter=converter,
+                              input_device=-1)
+    assert updater.device is None and updater.input_device == dchain.get_device('@numpy')
+    updater.update()
+    assert moved == [] and seen == [dchain.get_device('@numpy')]
+    assert model.calls == [((2, 2), (2,))]
+    # with device alone, the models go there and the inputs follow
+    StandardUpdater(EpochIterator(_pairs(4), 2), optimizer, device='@numpy')
+    assert moved == [dchain.get_device('@numpy')]
+
+
+def test_optimizers_without_main():
+    # a GAN's updater names its optimizers as it likes and steps them in its own update_core
+    class TwoStep(StandardUpdater):
+        def update_core(self):
+            batch = self.get_iterator('main').next()
+            x, _ = self.converter(batch, self.device)
+            for name in ('gen', 'dis'):
+                self.get_optimizer(name).update(self.get_optimizer(name).target, x)
+
+    gen, dis = Quadratic(), Quadratic()
+    updater = TwoStep(EpochIterator(_pairs(4), 2),
+                      {'gen': optimizers.SGD(lr=0.1).setup(gen),
+                       'dis': optimizers.SGD(lr=0.2).setup(dis)}, device=-1)
+    updater.update()
+    # x rows 0 and 1: gradient sum(x) + w = (1 + 1) per element
+    numpy.testing.assert_allclose(gen.w.array, [1 - 0.1 * 2] * 2, rtol=1e-6)
+    numpy.testing.assert_allclose(dis.w.array, [1 - 0.2 * 2] * 2, rtol=1e-6)
+    assert updater.iteration == 1
+    # the plain update_core needs a 'main' one, and says so
+    plain = StandardUpdater(EpochIterator(_pairs(4), 2), {'gen': optimizers.SGD().setup(gen)})
+    with pytest.raises(KeyError, match="steps the optimizer named 'main', and the optimizers "
+                                       r"are \['gen'\]"):
+        plain.update()
 
 
 def test_loss_scale_needs_set_loss_scale():

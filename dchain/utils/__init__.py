@@ -1,4 +1,5 @@
-"""Small array helpers shared by the functions."""
+"""Small array helpers shared by the functions; ``type_check`` (input checks of old-style
+functions) and ``argument`` (keyword-argument parsing), as in Chainer's ``chainer.utils``."""
 import numpy
 
 
@@ -25,3 +26,7 @@ def size_of_shape(shape):
     for n in shape:
         size *= n
     return size
+
+
+from dchain.utils import argument, type_check  # noqa: E402,F401
+from dchain.utils.walker_alias import WalkerAlias  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Recurrent networks: the LSTM cell and the n-step RNN, GRU and LSTM."""

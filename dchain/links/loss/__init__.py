@@ -1,0 +1,1 @@
+"""Loss links: CRF1d, NegativeSampling, BinaryHierarchicalSoftmax."""

@@ -1,0 +1,1 @@
+"""Recurrent links: LSTM and the n-step RNNs."""

@@ -1,0 +1,65 @@
+"""CorrectedMomentumSGD: momentum SGD whose velocity is kept without the learning rate."""
+from dchain import backend
+from dchain import optimizer
+
+_default_hyperparam = optimizer.Hyperparameter()
+_default_hyperparam.lr = 0.01
+_default_hyperparam.momentum = 0.9
+
+
+class CorrectedMomentumSGDRule(optimizer.UpdateRule):
+    """The update rule of CorrectedMomentumSGD; its state is the velocity ``v``.
+
+    ``v = momentum * v - grad``, ``param += lr * v``. Unlike MomentumSGD, a change of ``lr``
+    during training (a schedule) applies to the whole accumulated velocity at once, which is
+    the correction of Goyal et al. (2017) for large-batch training.
+
+    Args:
+        parent_hyperparam (Hyperparameter): the defaults (CorrectedMomentumSGD's when None).
+        lr, momentum: as in CorrectedMomentumSGD (None: the parent's).
+    """
+
+    work_arrays = 1
+
+    def __init__(self, parent_hyperparam=None, lr=None, momentum=None):
+        super().__init__(parent_hyperparam or _default_hyperparam)
+        self.set_hyperparams(lr=lr, momentum=momentum)
+
+    def init_state(self, param):
+        self.state['v'] = param.xp.zeros_like(param.data)
+
+    def step_coefficients(self):
+        hp = self.hyperparam
+        return hp.lr, hp.momentum
+
+    def update_arrays(self, coefficients, data, grad, state, work):
+        xp = backend.get_array_module(data)
+        lr, momentum = coefficients
+        v = state['v']
+        scratch = work[0]
+        v *= momentum
+        v -= grad
+        xp.multiply(v, lr, out=scratch)
+        data += scratch
+
+
+class CorrectedMomentumSGD(optimizer.GradientMethod):
+    """Momentum SGD with the learning rate applied outside the velocity (Chainer's
+    ``CorrectedMomentumSGD``; Goyal et al., "Accurate, Large Minibatch SGD", 2017).
+
+    Args:
+        lr (float): the learning rate (0.01).
+        momentum (float): the decay rate of the velocity (0.9).
+    """
+
+    lr = optimizer.HyperparameterProxy('lr')
+    momentum = optimizer.HyperparameterProxy('momentum')
+
+    def __init__(self, lr=_default_hyperparam.lr, momentum=_default_hyperparam.momentum):
+        super().__init__()
+        for name, value in (('lr', lr), ('momentum', momentum)):
+            optimizer.check_real('CorrectedMomentumSGD', name, value)
+            setattr(self.hyperparam, name, value)
+
+    def create_update_rule(self):
+        return CorrectedMomentumSGDRule(self.hyperparam)
