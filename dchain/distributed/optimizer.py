@@ -294,14 +294,17 @@ class MultiNodeOptimizer(Accumulation):
         once the model is synchronized, when its gradients form one buffer (one dtype, one
         device) and nothing in the forward calls collectives (MultiNodeBatchNormalization's
         are checked one by one, so the gradient allreduce after them is too)."""
-        if (self.communicator.size == 1 or not self._synchronized or self.deterministic
+        comm = self.communicator
+        if (comm.size == 1 or not self._synchronized or self.deterministic
                 or self.shard_optimizer_state
-                or getattr(self.communicator, 'allreduce_grad_dtype', None) is not None
                 or collective_forward or _forward_is_collective(target)):
             return None
         params = [p.data for p in target.params(include_uninit=False)]
         if not params or len({(a.dtype, backend.is_gpu_array(a)) for a in params}) != 1:
             return None
+        exchange_dtype = getattr(comm, 'allreduce_grad_dtype', None)
+        if exchange_dtype is not None and exchange_dtype != params[0].dtype:
+            return None  # the compressed exchange makes its own (checked) collectives
         return params[0].dtype, sum(a.size for a in params)
 
     def _exchange_flags(self, announce=None):
@@ -354,7 +357,7 @@ class MultiNodeOptimizer(Accumulation):
         self._buffer.gather_grads()
         return self._buffer.flats()
 
-    def _sum_grads(self, target, scale, total, announced):
+    def _sum_grads(self, target, scale, total, announced=False):
         comm = self.communicator
         params = [p for _, p in sorted(target.namedparams(include_uninit=False),
                                        key=lambda item: item[0])]
