@@ -135,7 +135,7 @@ class SingleCommunicator(CommunicatorBase):
         _check_array('allreduce', x)
         return x.copy()
 
-    def allreduce_inplace(self, buffer, op='sum', tag=0):
+    def allreduce_inplace(self, buffer, op='sum', tag=0, announce=None, announced=False):
         _check_op(op)
         return buffer
 
@@ -155,7 +155,7 @@ class SingleCommunicator(CommunicatorBase):
         _check_root(root, 1)
         return [obj]
 
-    def allgather_obj(self, obj):
+    def allgather_obj(self, obj, tag=0):
         return [obj]
 
     def allreduce_obj(self, obj):
@@ -184,7 +184,7 @@ class SingleCommunicator(CommunicatorBase):
         return SingleCommunicator()
 
     def check_collective(self, operation, dtype=None, count=None, root=None, reduction=None,
-                         tag=0):
+                         tag=0, announce=None, payload=None):
         """Nothing to agree on with one process."""
         return 0
 
@@ -254,6 +254,7 @@ class MpiCommunicator(CommunicatorBase):
         inter.Free()
         self.timeout = watchdog.timeout_from_env(timeout)
         self._calls = 0
+        self._announced = None
         self._watchdog = watchdog.Watchdog(self._comm, self.timeout)
         self.cuda_aware = os.environ.get('DCHAIN_CUDA_AWARE_MPI', '0') == '1'
         if self.size > 1:
@@ -270,21 +271,35 @@ class MpiCommunicator(CommunicatorBase):
                             call if call is not None else self._watchdog.begin(operation))
 
     def check_collective(self, operation, dtype=None, count=None, root=None, reduction=None,
-                         tag=0):
+                         tag=0, announce=None, payload=None):
         """The one checked path every collective takes before its data moves: one tiny
         allreduce confirms that every rank calls ``operation`` as its next collective, with
         the same dtype, element count, root, reduction and ``tag`` (None: not known on this
         rank, matches anything). Raises ``CollectiveMismatchError`` on every rank otherwise.
-        Returns the call number (the collectives of this communicator, counted from 1)."""
+        Returns the call number (the collectives of this communicator, counted from 1).
+
+        ``announce=(dtype, count)`` also agrees on a sum-allreduce of that array that every
+        rank makes later with ``allreduce_inplace(buffer, announced=True)``, without a header
+        round trip of its own (the multi-node optimizer announces its gradient allreduce in
+        the update's first exchange). Every rank must announce alike, and any collective
+        between the two must be made by every rank alike (they are checked as usual).
+        ``payload``: an int64 array of at most ``agreement.PAYLOAD`` values, replaced in place
+        by its sum over the ranks, in the same round trip (the whole allreduce of a small
+        exchange).
+        """
         self._calls += 1
         call = self._calls
+        if announce is not None:
+            self._announced = (numpy.dtype(announce[0]), int(announce[1]))
         if self.size == 1:
             return call
-        mine = agreement.header(operation, call, dtype, count, root, reduction, tag)
-        packed = agreement.pack(mine)
-        self._wait(self._comm.Iallreduce(self._MPI.IN_PLACE, packed, self._MPI.MIN),
+        mine = agreement.header(operation, call, dtype, count, root, reduction, tag, announce)
+        packed = agreement.pack(mine, payload)
+        self._wait(self._comm.Iallreduce(self._MPI.IN_PLACE, packed, self._MPI.SUM),
                    operation, call)
         if agreement.agreed(packed):
+            if payload is not None:
+                payload[...] = agreement.payload_of(packed, len(payload))
             return call
         rows = numpy.empty((self.size, len(mine)), numpy.int64)
         self._wait(self._comm.Iallgather(mine, rows), operation, call)
@@ -293,7 +308,7 @@ class MpiCommunicator(CommunicatorBase):
     def check_same(self, operation, **values):
         """Raise ValueError on every rank unless every rank passes the same ``values``
         (names to picklable values), naming the first that differs and each rank's value."""
-        everyone = self.allgather_obj(values)
+        everyone = self.allgather_obj(values, tag=agreement.CHECK_SAME)
         error = agreement.different_values(operation, values, everyone)
         if error is not None:
             raise error
@@ -326,14 +341,25 @@ class MpiCommunicator(CommunicatorBase):
     def _synchronize(self, x):
         backend.get_array_module(x).cuda.get_current_stream().synchronize()
 
-    def allreduce_inplace(self, buffer, op='sum', tag=0):
+    def allreduce_inplace(self, buffer, op='sum', tag=0, announce=None, announced=False):
         """Reduce a contiguous array in place over all ranks (GPU arrays are staged through
         the host unless MPI is CUDA-aware). ``tag``: an int every rank must pass alike (e.g.
-        an update number), checked with the call."""
+        an update number), checked with the call. ``announce``: agree on a later allreduce
+        too (see ``check_collective``); ``announced``: this sum was agreed on in an earlier
+        header, so it makes no header call."""
         _check_op(op)
         _check_array('allreduce_inplace', buffer)
+        if announced:
+            expected, self._announced = self._announced, None
+            if op != 'sum' or expected != (buffer.dtype, buffer.size):
+                raise RuntimeError('allreduce_inplace(announced=True): the announced allreduce '
+                                   'was {}, this one is {} {}[{}]'.format(
+                                       'none' if expected is None else '{}[{}]'.format(
+                                           *expected), op, buffer.dtype, buffer.size))
+            self._calls += 1
+            return self._allreduce_inplace(buffer, op, self._calls)
         call = self.check_collective('allreduce', buffer.dtype, buffer.size, reduction=op,
-                                     tag=tag)
+                                     tag=tag, announce=announce)
         return self._allreduce_inplace(buffer, op, call)
 
     def _allreduce_inplace(self, buffer, op, call):
@@ -479,8 +505,8 @@ class MpiCommunicator(CommunicatorBase):
             sent += counts
         return buffers
 
-    def _gather_objects(self, obj, root, operation):
-        call = self.check_collective(operation, 'object', root=root)
+    def _gather_objects(self, obj, root, operation, tag=0):
+        call = self.check_collective(operation, 'object', root=root, tag=tag)
         buffers = self._gather_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), root,
                                      operation, call)
         return None if buffers is None else [pickle.loads(bytes(b)) for b in buffers]
@@ -490,9 +516,11 @@ class MpiCommunicator(CommunicatorBase):
         _check_root(root, self.size)
         return self._gather_objects(obj, root, 'gather_obj')
 
-    def allgather_obj(self, obj):
-        """A list of every rank's object, on every rank."""
-        return self._gather_objects(obj, None, 'allgather_obj')
+    def allgather_obj(self, obj, tag=0):
+        """A list of every rank's object, on every rank. ``tag``: an int every rank must pass
+        alike (dchain's own calls pass one of ``agreement.PURPOSES``, so that two different
+        ones met on two ranks are a clear mismatch, not one's objects read as the other's)."""
+        return self._gather_objects(obj, None, 'allgather_obj', tag)
 
     def allreduce_obj(self, obj):
         """The sum (``+``) of every rank's object, added in rank order, on every rank."""

@@ -26,6 +26,7 @@ from dchain.distributed.compression import ExchangeBuffers
 from dchain.distributed.zero import ShardedState
 from dchain.serializers.base import Deserializer
 from dchain.config import using_config
+from dchain.distributed import optimizer_agreement
 from dchain.distributed.agreement import CollectiveMismatchError
 from dchain.distributed.step_flags import StepFlags
 from dchain import reporter
@@ -50,18 +51,6 @@ def _discarded_reports():
         return
     with reporter.report_scope({}):
         yield
-
-
-def _explain_skipped_update(error):
-    """When the ranks are in the update's exchange at different update counts, say so."""
-    headers = error.headers
-    if len({h['operation'] for h in headers}) == 1 and len({h['tag'] for h in headers}) > 1:
-        counts = ', '.join('rank {} has done {}'.format(r, h['tag'])
-                           for r, h in enumerate(headers))
-        raise CollectiveMismatchError(
-            'MultiNodeOptimizer.update: the ranks are at different updates ({}): a rank '
-            'skipped an update (or made an extra one), so they would average gradients of '
-            'different steps'.format(counts), error.operation, error.call, headers) from error
 
 
 def _forward_is_collective(link):
@@ -233,11 +222,8 @@ class MultiNodeOptimizer(Accumulation):
         flags.set('samples', count)
         if not self._synchronized:
             flags.set('uninitialized', any(p.data is None for p in target.params()))
-        try:
-            flags.exchange(comm, tag=actual.t)
-        except CollectiveMismatchError as error:
-            _explain_skipped_update(error)
-            raise
+        announce = self._gradient_allreduce(target, collective_forward)
+        self._exchange_flags(announce)
         total = flags.total('samples')
         if not self._synchronized:
             if flags.any('uninitialized') and comm.size > 1 and count:
@@ -250,11 +236,12 @@ class MultiNodeOptimizer(Accumulation):
             else:
                 target.cleargrads()
         self._finish_step(target, 1.0 / comm.size if lossfun is None else None,
-                          total if lossfun is not None else comm.size)
+                          total if lossfun is not None else comm.size, announce is not None)
 
-    def _finish_step(self, target, scale, total):
+    def _finish_step(self, target, scale, total, announced=False):
         """Sum the gradients over the ranks (times ``scale``), then update. ``total``: the
-        step's samples over every rank (0: no gradient anywhere)."""
+        step's samples over every rank (0: no gradient anywhere); ``announced``: the step
+        exchange announced the gradient allreduce (see ``_gradient_allreduce``)."""
         comm = self.communicator
         actual = self.actual_optimizer
         if self.shard_optimizer_state:
@@ -266,7 +253,7 @@ class MultiNodeOptimizer(Accumulation):
             self._shards.step(scale)  # marks its exchanges and its update for the timeline
             return
         mark = _timeline.mark() if comm.size > 1 else None
-        self._sum_grads(target, scale, total)
+        self._sum_grads(target, scale, total, announced)
         _timeline.span('exchange', mark)
         actual.unscale_grads()
         actual.apply_grads()
@@ -284,7 +271,7 @@ class MultiNodeOptimizer(Accumulation):
             count = count_samples(args, kwds)
             flags.set('samples', count)
             flags.set('uninitialized', any(p.data is None for p in target.params()))
-            flags.exchange(comm, tag=actual.t)
+            self._exchange_flags()
             if flags.any('uninitialized') and comm.size > 1 and count:
                 self._size_lazy_links(lossfun, args, kwds)
             self._synchronize(target)
@@ -295,9 +282,38 @@ class MultiNodeOptimizer(Accumulation):
             return
         self._end_accumulation()
         flags.set('samples', local)
-        flags.exchange(comm, tag=actual.t)
+        self._exchange_flags()
         total = flags.total('samples')
         self._finish_step(target, 1.0 / total if total else None, total)
+
+    def _gradient_allreduce(self, target, collective_forward):
+        """The (dtype, size) of the gradient allreduce to announce in the step exchange, so
+        that it needs no header round trip of its own; None when it is checked on its own.
+
+        Decided from facts every rank shares (the checked model, the settings): announced
+        once the model is synchronized, when its gradients form one buffer (one dtype, one
+        device) and nothing in the forward calls collectives (MultiNodeBatchNormalization's
+        are checked one by one, so the gradient allreduce after them is too)."""
+        if (self.communicator.size == 1 or not self._synchronized or self.deterministic
+                or self.shard_optimizer_state
+                or getattr(self.communicator, 'allreduce_grad_dtype', None) is not None
+                or collective_forward or _forward_is_collective(target)):
+            return None
+        params = [p.data for p in target.params(include_uninit=False)]
+        if not params or len({(a.dtype, backend.is_gpu_array(a)) for a in params}) != 1:
+            return None
+        return params[0].dtype, sum(a.size for a in params)
+
+    def _exchange_flags(self, announce=None):
+        # the tag carries the update number and the optimizer's configuration: a rank that
+        # skipped an update, or whose optimizer differs, is caught here
+        actual = self.actual_optimizer
+        try:
+            self.step_flags.exchange(self.communicator, tag=optimizer_agreement.step_tag(actual),
+                                     announce=announce)
+        except CollectiveMismatchError as error:
+            optimizer_agreement.explain(error, self.communicator, actual)
+            raise
 
     def _size_lazy_links(self, lossfun, args, kwds):
         """Run the forward once so lazily initialized links take their shapes, before the
@@ -338,7 +354,7 @@ class MultiNodeOptimizer(Accumulation):
         self._buffer.gather_grads()
         return self._buffer.flats()
 
-    def _sum_grads(self, target, scale, total):
+    def _sum_grads(self, target, scale, total, announced):
         comm = self.communicator
         params = [p for _, p in sorted(target.namedparams(include_uninit=False),
                                        key=lambda item: item[0])]
@@ -378,7 +394,7 @@ class MultiNodeOptimizer(Accumulation):
                 if self.deterministic:
                     flat[...] = comm.allreduce_deterministic(flat)
                 else:
-                    comm.allreduce_inplace(flat)
+                    comm.allreduce_inplace(flat, announced=announced)
             if scale is not None and scale != 1:
                 flat *= scale
         if present is not None:
@@ -394,6 +410,10 @@ def check_same_model(comm, link):
     mine = [(path, None if p.data is None else tuple(p.data.shape),
              None if p.data is None else str(p.data.dtype))
             for path, p in sorted(link.namedparams(), key=lambda item: item[0])]
+    # Links whose forward is a collective must be the same everywhere too.
+    mine += [('{} ({})'.format(path or '/', type(sub).__name__), (), 'collective forward')
+             for path, sub in sorted(link.namedlinks(), key=lambda item: item[0])
+             if getattr(sub, 'forward_is_collective', False)]
     everyone = comm.allgather_obj(mine)
     reference = everyone[0]
     problems = []

@@ -110,7 +110,8 @@ def prepare(trainer, extensions):
             extension.load_newest(trainer)
         return {name for name, _ in loaders}, bool(writers)
     mine = {name: extension.autoload_spec() for name, extension in loaders}
-    everyone = comm.allgather_obj((mine, sorted(writers)))
+    # tagged (agreement.AUTOLOAD): a rank meeting another object collective here is an error
+    everyone = comm.allgather_obj((mine, sorted(writers)), tag=2)
     for name, extension in writers.items():
         extension.writer_rank = min(rank for rank, (_, names) in enumerate(everyone)
                                     if name in names)

@@ -62,10 +62,47 @@ def test_link_equals_plain_batch_normalization_on_one_process():
     assert distributed.links.MultiNodeBatchNormalization is distributed.MultiNodeBatchNormalization
 
 
-def test_no_sample_on_any_rank_is_an_error():
+def test_no_sample_on_any_rank_normalizes_nothing_and_keeps_the_statistics():
+    # e.g. an empty micro-batch of a short last batch: no NaN in the running statistics
     bn = distributed.MultiNodeBatchNormalization(3, SINGLE)
-    with pytest.raises(ValueError, match='no rank has a sample'):
-        bn(numpy.zeros((0, 3), numpy.float32))
+    x = dchain.Variable(numpy.zeros((0, 3), numpy.float32))
+    y = bn(x)
+    assert y.shape == (0, 3)
+    F.sum(y).backward()
+    assert x.grad.shape == (0, 3)
+    numpy.testing.assert_array_equal(bn.gamma.grad, numpy.zeros(3, numpy.float32))
+    numpy.testing.assert_array_equal(bn.avg_mean, numpy.zeros(3, numpy.float32))
+    numpy.testing.assert_array_equal(bn.avg_var, numpy.ones(3, numpy.float32))
+
+
+@pytest.mark.mpi
+def test_micro_batches_of_a_short_last_batch_with_synchronized_bn():
+    """Batches of one sample in 2 micro-batches (as a short last batch has): the first
+    micro-batch is empty on every rank; the steps still equal one process with plain BN."""
+    comm = distributed.create_communicator('mpi')
+    rng = numpy.random.default_rng(1)
+    x = rng.standard_normal((5, 4)).astype(numpy.float32)
+    t = rng.integers(0, 3, 5).astype(numpy.int32)
+    dataset = dchain.datasets.TupleDataset(x, t)
+
+    def run(communicator, model, micro_batches):
+        optimizer = distributed.create_multi_node_optimizer(
+            optimizers.MomentumSGD(lr=0.1), communicator, micro_batches=micro_batches)
+        optimizer.setup(model)
+        iterator = distributed.ShardedIterator(dataset, 1, communicator, seed=0)
+        for _ in range(5):
+            optimizer.update(model, *dchain.dataset.concat_examples(next(iterator)))
+        return {path: p.data.copy() for path, p in model.namedparams()}
+
+    dchain.random.seed(0)
+    plain = L.Classifier(Net())
+    dchain.random.seed(0)
+    synced = distributed.create_mnbn_model(L.Classifier(Net()), comm)
+    expected = run(SINGLE, plain, 1)
+    got = run(comm, synced, 2)
+    for path in expected:
+        numpy.testing.assert_allclose(got[path], expected[path], rtol=1e-5, atol=1e-6,
+                                      err_msg=path)
 
 
 class Net(dchain.Chain):

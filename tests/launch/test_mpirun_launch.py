@@ -128,7 +128,8 @@ def test_max_restarts_runs_a_failing_job_again_up_to_k_times(tmp_path):
 def test_a_job_stopped_with_a_snapshot_is_not_restarted(tmp_path):
     (tmp_path / 'stopped.py').write_text(textwrap.dedent('''\
         import os, sys
-        print('restart count', os.environ['DCHAIN_RESTART_COUNT'], flush=True)
+        # one write per rank: the two ranks' lines may interleave, not their pieces
+        os.write(1, 'restart count {}\\n'.format(os.environ['DCHAIN_RESTART_COUNT']).encode())
         sys.exit(75)   # dchain.training.checkpoints.STOPPED_STATUS
         '''))
     result = run_launch(tmp_path, '-n', '2', '--max-restarts', '2', 'stopped.py')

@@ -214,3 +214,16 @@ def test_saved_files_hold_the_statistics(tmp_path, rng, fmt):
     x = rng.normal(0, 1, (4, 3)).astype(numpy.float32)
     with using_config('train', False):
         assert (fresh.bn(x).data == model.bn(x).data).all()
+
+
+def test_an_empty_batch_leaves_the_running_averages():
+    # statistics of zero samples are NaN: an empty batch normalizes nothing
+    bn = L.BatchNormalization(3)
+    x = dchain.Variable(numpy.zeros((0, 3), numpy.float32))
+    y = bn(x)
+    assert y.shape == (0, 3)
+    y.grad = numpy.zeros((0, 3), numpy.float32)
+    y.backward()
+    assert x.grad.shape == (0, 3)
+    numpy.testing.assert_array_equal(bn.avg_mean, numpy.zeros(3, numpy.float32))
+    numpy.testing.assert_array_equal(bn.avg_var, numpy.ones(3, numpy.float32))

@@ -51,7 +51,12 @@ class MultiNodeBNFunction(FunctionNode):
         self.comm.allreduce_inplace(moments)
         count = int(moments[0])
         if count == 0:
-            raise ValueError('{}: no rank has a sample in this batch'.format(self.label))
+            # No rank has a sample (an empty micro-batch, an empty last batch): nothing to
+            # normalize, and statistics of zero samples would be NaN.
+            self._count = 0
+            self._mean = xp.zeros(_expanded(x.shape, axes), dtype)
+            self._inv_std = xp.ones(_expanded(x.shape, axes), dtype)
+            return x.copy(),
         mean = moments[1:1 + channels] / count
         var = xp.maximum(moments[1 + channels:] / count - mean * mean, 0)
         shape = _expanded(x.shape, axes)
@@ -94,8 +99,9 @@ class MultiNodeBNFunction(FunctionNode):
         self.comm.allreduce_inplace(sums)
         shape = _expanded(x.shape, axes)
         dtype = self._mean.dtype
-        gbeta = (sums[:channels] / self._count).astype(dtype).reshape(shape)
-        ggamma = (sums[channels:] / self._count).astype(dtype).reshape(shape)
+        count = max(self._count, 1)
+        gbeta = (sums[:channels] / count).astype(dtype).reshape(shape)
+        ggamma = (sums[channels:] / count).astype(dtype).reshape(shape)
         result = []
         for i in indexes:
             if i == 0:

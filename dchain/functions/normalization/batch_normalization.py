@@ -103,6 +103,12 @@ class BatchNormalization(FunctionNode):
         axes = self.axes
         shape = _expanded(x.shape, axes)
         dtype = compute_dtype(x.dtype, gamma.dtype)
+        if x.size == 0:
+            # An empty batch: nothing to normalize; the running statistics stay as they are
+            # (the mean of zero samples is NaN).
+            self._mean = xp.zeros(shape, dtype)
+            self._inv_std = xp.ones(shape, dtype)
+            return x.copy(),
         mean = x.mean(axis=axes, dtype=dtype, keepdims=True)
         y = x - mean
         var = xp.square(y).mean(axis=axes, keepdims=True)
@@ -144,7 +150,7 @@ class BatchNormalization(FunctionNode):
             if i == 0:
                 x_hat *= ggamma
                 x_hat += gbeta
-                x_hat *= 1.0 / (x.size // gamma.size)
+                x_hat *= 1.0 / max(x.size // gamma.size, 1)
                 gx = gy - x_hat
                 gx *= gamma.reshape(shape) * self._inv_std
                 result.append(gx.astype(x.dtype, copy=False))

@@ -34,8 +34,15 @@ def write_atomically(folder, filename, write):
         _in_flight.add(os.path.abspath(temporary_folder))
     try:
         temporary_path = os.path.join(temporary_folder, basename)
-        write(temporary_path)
-        os.replace(temporary_path, target)
+        try:
+            write(temporary_path)
+            os.replace(temporary_path, target)
+        except OSError as error:
+            if error.errno is None:
+                raise
+            # e.g. a full disk: say which file, and that the previous one is intact
+            raise OSError(error.errno, 'could not write {} ({}); the previous file of that '
+                          'name, if any, is kept'.format(target, error.strerror)) from error
     finally:
         shutil.rmtree(temporary_folder, ignore_errors=True)
         with _lock:

@@ -228,3 +228,18 @@ def test_autoload_refuses_a_snapshot_with_a_missing_key(tmp_path):
                                          r"'extensions/added/_t'"):
         changed.run(show_loop_exception_msg=False)
     assert _files(tmp_path) == ['log', 'snapshot_iter_1', 'snapshot_iter_2', 'snapshot_iter_3']
+
+
+def test_a_full_disk_names_the_file(tmp_path):
+    import errno
+
+    def savefun(path, target):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    trainer = _trainer(tmp_path)
+    trainer.extend(snapshot(savefun=savefun, filename='snapshot'))
+    with pytest.raises(OSError) as info:
+        trainer.run(show_loop_exception_msg=False)
+    assert info.value.errno == errno.ENOSPC
+    assert 'could not write {} (No space left on device)'.format(
+        os.path.join(str(tmp_path), 'snapshot')) in str(info.value)
+    assert _files(tmp_path) == []

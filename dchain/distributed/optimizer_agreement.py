@@ -1,0 +1,65 @@
+"""The ranks' optimizers stay alike: the update's step exchange carries their configuration.
+
+The multi-node optimizer's per-update exchange of sample counts (``StepFlags``) is a checked
+collective whose tag every rank must pass alike. The tag holds the update number and a 24-bit
+fingerprint of the actual optimizer's configuration (its class, hyperparameters and loss
+scale), so that a rank whose optimizer differs is caught at no extra cost: an extension that
+changes the learning rate registered on rank 0 alone (``ExponentialShift``, ``LinearShift``, a
+user's), a different optimizer or loss scale on one rank. Otherwise every rank would apply
+the same summed gradients with a different rule, and the parameters would drift apart
+silently. Only on a mismatch do the ranks gather their configurations (every rank sees the
+same mismatch), to say what differs.
+"""
+import numbers
+import zlib
+
+from dchain.distributed.agreement import CollectiveMismatchError
+
+_BITS = 24
+
+
+def configuration(actual):
+    """What must be the same on every rank's ``actual`` optimizer, as a dict."""
+    values = {'optimizer class': type(actual).__name__}
+    hyperparam = getattr(actual, 'hyperparam', None)
+    if hyperparam is not None:
+        values.update(sorted(hyperparam.get_dict().items()))
+    values['loss scale'] = getattr(actual, '_loss_scale', None)
+    return {name: float(value) if isinstance(value, numbers.Real)
+            and not isinstance(value, bool) else value for name, value in values.items()}
+
+
+def step_tag(actual):
+    """The update number and the configuration's fingerprint, as one int for the header."""
+    fingerprint = zlib.crc32(repr(sorted(configuration(actual).items())).encode())
+    return actual.t * (1 << _BITS) + (fingerprint & ((1 << _BITS) - 1))
+
+
+def explain(error, comm, actual):
+    """Raise a clear error when the step exchange's mismatch is one of update numbers (a rank
+    skipped an update) or of configurations (gathers every rank's); return otherwise."""
+    headers = error.headers
+    if len({h['operation'] for h in headers}) != 1 or len({h['tag'] for h in headers}) == 1:
+        return
+    steps = [h['tag'] >> _BITS for h in headers]
+    if len(set(steps)) > 1:
+        counts = ', '.join('rank {} has done {}'.format(r, t) for r, t in enumerate(steps))
+        raise CollectiveMismatchError(
+            'MultiNodeOptimizer.update: the ranks are at different updates ({}): a rank '
+            'skipped an update (or made an extra one), so they would average gradients of '
+            'different steps'.format(counts), error.operation, error.call, headers) from error
+    mine = configuration(actual)
+    everyone = comm.allgather_obj(mine)
+    differences = []
+    for name in sorted(set().union(*everyone), key=str):
+        seen = [theirs.get(name) for theirs in everyone]
+        if any(value != seen[0] for value in seen):
+            differences.append('{}: {}'.format(name, ', '.join(
+                'rank {} has {!r}'.format(r, value) for r, value in enumerate(seen))))
+    raise CollectiveMismatchError(
+        'MultiNodeOptimizer.update #{}: the ranks\' optimizers differ ({}), so the same '
+        'gradients would update the parameters differently on each rank: build the same '
+        'optimizer on every rank, and run extensions that set hyperparameters '
+        '(ExponentialShift, LinearShift, ...) on every rank, not only on rank 0'.format(
+            actual.t + 1, '; '.join(differences) or 'unknown'),
+        error.operation, error.call, headers) from error
