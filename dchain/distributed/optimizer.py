@@ -57,6 +57,19 @@ def _forward_is_collective(link):
     return any(getattr(sub, 'forward_is_collective', False) for sub in link.links())
 
 
+def _peer_communicators(link, comm):
+    """The communicators other than ``comm`` over which some link of ``link`` exchanges in
+    forward (each once, in the order of the links)."""
+    found = []
+    for sub in link.links():
+        peer = getattr(sub, 'comm', None) if getattr(sub, 'forward_is_collective', False) \
+            else None
+        if peer is not None and peer is not comm and peer.size > 1 and \
+                all(peer is not other for other in found):
+            found.append(peer)
+    return found
+
+
 class _GradientBuffer:
     """Flat gradient buffers, one per dtype and device, for parameters the actual optimizer
     cannot fuse (mixed dtypes, rule-level hooks, ...)."""
@@ -210,8 +223,7 @@ class MultiNodeOptimizer(Accumulation):
         self._exchange_flags()
         total = flags.total('samples')
         if not self._synchronized:
-            if flags.any('uninitialized') and comm.size > 1 and count:
-                self._size_lazy_links(lossfun, args, kwds)
+            self._size_lazy_links(lossfun, args, kwds, count)
             self._synchronize(target)
         if lossfun is not None:
             if count or collective_forward:
@@ -240,8 +252,7 @@ class MultiNodeOptimizer(Accumulation):
             flags.set('samples', count)
             flags.set('uninitialized', any(p.data is None for p in target.params()))
             self._exchange_flags()
-            if flags.any('uninitialized') and comm.size > 1 and count:
-                self._size_lazy_links(lossfun, args, kwds)
+            self._size_lazy_links(lossfun, args, kwds, count)
             self._synchronize(target)
         collective = lossfun is not None and _forward_is_collective(target)
         local = self._accumulate(actual._compute_part, lossfun, args, kwds,
@@ -268,12 +279,24 @@ class MultiNodeOptimizer(Accumulation):
             optimizer_agreement.explain(error, self.communicator, actual)
             raise
 
-    def _size_lazy_links(self, lossfun, args, kwds):
+    def _size_lazy_links(self, lossfun, args, kwds, count):
         """Run the forward once so lazily initialized links take their shapes, before the
         parameters are checked and broadcast, without side effects: in test mode (batch
         normalization leaves its statistics, dropout draws nothing), with what it reports
-        discarded and no graph kept."""
-        if lossfun is None:
+        discarded and no graph kept.
+
+        Run when a rank of this group has such links (and the group has several ranks). A
+        forward that exchanges with ranks outside the group (a MultiNodeChainList, whose
+        peers train in other data-parallel groups, as in ChainerMN's dual-parallel recipe)
+        must run on those peers too, or its messages would meet their real forward: the
+        decision is agreed over each such link's communicator, on the first update only.
+        """
+        comm = self.communicator
+        needed = self.step_flags.any('uninitialized') and comm.size > 1
+        peers = _peer_communicators(self.actual_optimizer.target, comm)
+        for peer in peers:
+            needed = bool(peer.allreduce(numpy.array([needed], numpy.int64))[0])
+        if lossfun is None or not needed or not (count or peers):
             return
         with using_config('train', False), using_config('enable_backprop', False), \
                 _discarded_reports():
