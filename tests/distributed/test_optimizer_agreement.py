@@ -72,8 +72,8 @@ def test_another_loss_scale_on_one_rank_is_caught():
     if comm.rank == 1:
         actual.set_loss_scale(128.0)
     opt = distributed.create_multi_node_optimizer(actual, comm).setup(model)
-    with pytest.raises(CollectiveMismatchError, match='loss scale: rank 0 has None, '
-                                                       'rank 1 has 128.0'):
+    expected = 'loss scale: rank 0 has None, rank 1 has 128.0'
+    with pytest.raises(CollectiveMismatchError, match=expected):
         opt.update(model, x[:4], t[:4])
 
 
