@@ -184,16 +184,21 @@ def run_dp(args, variants, chainermn, table, units, errors, infos, say):
 def run_memory(args, variants, table, units, errors, say):
     example = os.path.join(measure.ROOT, 'examples', 'mnist.py')
     peer = os.path.join(measure.HERE, 'peers', 'chainer_mnist.py')
+    # Both sides run without matplotlib: drawing the plots costs ~27 MiB of peak RSS, and
+    # Chainer skips PlotReport silently where matplotlib is missing, so whether each side
+    # drew depended on what each environment had installed (0.88 recorded with plots on
+    # both sides, 1.06-1.18 where only dchain's environment had matplotlib).
+    plain = os.path.join(measure.HERE, 'workers', 'without_matplotlib.py')
     runs = {}
     for label in ('dchain', 'dchain-untuned'):
         if label in variants:
             python = variants[label].python
             runs[label] = (variants[label], lambda out, python=python: [
-                python, example, '--epoch', '1', '--out', out])
+                python, plain, example, '--epoch', '1', '--out', out])
     if 'chainer' in variants:
         python = variants['chainer'].python
         runs['chainer'] = (variants['chainer'], lambda out: [
-            python, peer, '--data', BUNDLED_MNIST, '--epoch', '1', '--out', out])
+            python, plain, peer, '--data', BUNDLED_MNIST, '--epoch', '1', '--out', out])
     results, failed = measure.alternate_memory(runs, args.memory_repeats, say)
     errors.update({'memory ' + label: text for label, text in failed.items()})
     for label, values in results.items():

@@ -10,7 +10,7 @@ from dchain import _malloc  # noqa: F401  (reuse large freed blocks: no page fau
 from dchain import backend  # noqa: F401
 from dchain.config import (config, force_backprop_mode, global_config,  # noqa: F401
                            no_backprop_mode, using_config)
-from dchain.config import get_dtype, mixed16  # noqa: F401
+from dchain.config import get_dtype, is_debug, mixed16, set_debug  # noqa: F401
 from dchain.function_node import FunctionNode  # noqa: F401
 from dchain.variable import Parameter, Variable, as_array, as_variable, grad  # noqa: F401
 from dchain import functions  # noqa: F401  (installs Variable's operators)

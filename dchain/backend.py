@@ -215,6 +215,20 @@ def get_device_from_array(array):
     return CPU
 
 
+def copyto(dst, src):
+    """Copy the values of ``src`` into the array ``dst`` (NumPy or CuPy; either may be on
+    another device), as Chainer's ``backend.copyto``."""
+    if not (isinstance(dst, numpy.ndarray) or is_gpu_array(dst)):
+        raise TypeError('copyto: dst must be a numpy.ndarray or cupy.ndarray, got {}'.format(
+            type(dst).__name__))
+    if isinstance(dst, numpy.ndarray):
+        numpy.copyto(dst, to_cpu(src))
+    else:
+        cupy = _require_cupy('copyto')
+        with dst.device:
+            cupy.copyto(dst, cupy.asarray(src))
+
+
 def using_device(device_spec):
     """``with using_device(spec):`` makes the device that ``spec`` names current (anything
     ``get_device`` accepts); on the CPU it does nothing."""

@@ -154,6 +154,17 @@ def get_dtype(dtype=None, map_mixed16=None):
             dtype)) from None
 
 
+def is_debug():
+    """Whether debug mode is on (``config.debug``), as Chainer's ``is_debug``."""
+    return bool(config.debug)
+
+
+def set_debug(debug):
+    """Turn debug mode (NaN and inf checks in backward) on or off for the whole process
+    (``global_config.debug``), as Chainer's ``set_debug``."""
+    global_config.debug = bool(debug)
+
+
 def no_backprop_mode():
     """``with no_backprop_mode():`` runs functions without recording the graph."""
     return using_config('enable_backprop', False)

@@ -1,8 +1,9 @@
 """Initializers: callables that fill an array in place, as in Chainer.
 
-Each draws from a ``numpy.random.Generator``: the one given as ``rng``, or else NumPy's global
-random state, as in Chainer (``numpy.random.seed(n)`` or ``dchain.random.seed(n)`` makes it
-repeatable). Values are drawn on the host, so a model initializes alike on the CPU and a GPU.
+Each draws from a ``numpy.random.Generator``: the one given as ``rng``, or else dchain's global
+generator: NumPy's global random state, as in Chainer (``numpy.random.seed(n)`` makes it
+repeatable), or dchain's own generator once ``dchain.random.seed(n)`` is called. Values are
+drawn on the host, so a model initializes alike on the CPU and a GPU.
 """
 import math
 
@@ -18,7 +19,8 @@ class Initializer:
 
     Args:
         dtype: the dtype of arrays this initializer creates (``config.dtype`` when None).
-        rng: a ``numpy.random.Generator``; None draws from NumPy's global random state.
+        rng: a ``numpy.random.Generator``; None draws from dchain's global generator
+            (``dchain.random``).
     """
 
     def __init__(self, dtype=None, rng=None):

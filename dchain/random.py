@@ -1,22 +1,25 @@
-"""The random numbers behind initializers, dropout and shuffling: NumPy's global random state.
+"""The random numbers behind initializers, dropout and shuffling.
 
-As in Chainer, every draw that does not get its own generator comes from NumPy's global
-random state, so ``numpy.random.seed(n)`` (how Chainer programs make their runs repeatable)
-makes dchain's draws repeatable too, and ``dchain.random.seed(n)`` is the same as
-``numpy.random.seed(n)``. Draws are made on the host, so a model initializes the same on the
-CPU and on a GPU.
+Draws that do not get their own generator come from dchain's global generator, which is one
+of two things:
 
-``get_generator()`` returns an object with the methods of ``numpy.random.Generator`` that dchain
-uses (``normal``, ``uniform``, ``standard_normal``, ``random``, ``integers``, ``binomial``,
-``permutation``, ``choice``, ``shuffle``), drawing from the global state at the time of each call.
+- NumPy's global random state (the default), as in Chainer: ``numpy.random.seed(n)``, how
+  Chainer programs make their runs repeatable, makes dchain's draws repeatable too;
+- dchain's own ``numpy.random.Generator`` once ``seed(n)`` is called: ``dchain.random.seed(n)``
+  makes every draw repeatable whatever else uses NumPy's global state (``seed(None)`` returns
+  to following NumPy's global state).
+
+Draws are made on the host, so a model initializes the same on the CPU and on a GPU.
+``get_generator()`` returns an object with the methods of ``numpy.random.Generator`` that
+dchain uses (``normal``, ``uniform``, ``standard_normal``, ``random``, ``integers``,
+``binomial``, ``permutation``, ``choice``, ``shuffle``).
 """
-import numbers
-
 import numpy
 
 
-class _GlobalGenerator:
-    """Generator-style methods over NumPy's global ``RandomState`` (``numpy.random.*``)."""
+class _NumpyGlobal:
+    """Generator-style methods over NumPy's global ``RandomState`` (``numpy.random.*``),
+    looked up at each call, so that ``numpy.random.seed`` takes effect."""
 
     def normal(self, loc=0.0, scale=1.0, size=None):
         return numpy.random.normal(loc, scale, size)
@@ -48,33 +51,52 @@ class _GlobalGenerator:
     def shuffle(self, x):
         numpy.random.shuffle(x)
 
+    def __deepcopy__(self, memo):
+        # a snapshot of the global state: drawing from the copy leaves the global state alone
+        copy = numpy.random.RandomState()
+        copy.set_state(numpy.random.get_state())
+        return copy
+
     def __repr__(self):
         return '<the global random state of NumPy>'
 
 
-_generator = _GlobalGenerator()
+_NUMPY_GLOBAL = _NumpyGlobal()
+_generator = _NUMPY_GLOBAL
 
 
 def seed(value=None):
-    """Reseed NumPy's global random state, which dchain draws from (None: fresh entropy).
+    """Seed dchain's own generator with ``value``; None: follow NumPy's global random state
+    (the default, where ``numpy.random.seed`` makes draws repeatable).
 
     Args:
-        value (int or None): a seed in [0, 2**32).
+        value: None, or a seed for ``numpy.random.default_rng`` (a non-negative int, or a
+            sequence of them).
     """
-    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-                              or not 0 <= value < 2 ** 32):
-        raise ValueError('dchain.random.seed: value must be None or an int in [0, 2**32), got '
+    global _generator
+    if value is None:
+        _generator = _NUMPY_GLOBAL
+        return
+    if isinstance(value, (bool, float)):
+        raise ValueError('dchain.random.seed: value must be None or a non-negative int, got '
                          '{!r}'.format(value))
-    numpy.random.seed(value)
+    try:
+        _generator = numpy.random.default_rng(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError('dchain.random.seed: value must be None or a non-negative int, got '
+                         '{!r} ({})'.format(value, error)) from None
 
 
 def get_generator():
-    """The generator used when no other is given: draws from NumPy's global random state."""
+    """The generator used when no other is given (see the module's docstring)."""
     return _generator
 
 
 def get_state():
-    """The global random state as a JSON-serializable dict, for checkpoints."""
+    """The global generator's state as a JSON-serializable dict, for checkpoints: dchain's own
+    generator's (PCG64), or NumPy's global state (MT19937) when dchain follows it."""
+    if _generator is not _NUMPY_GLOBAL:
+        return _generator.bit_generator.state
     state = numpy.random.get_state(legacy=False)
     inner = dict(state['state'])
     inner['key'] = [int(k) for k in inner['key']]
@@ -82,13 +104,19 @@ def get_state():
 
 
 def set_state(state):
-    """Restore a state returned by ``get_state``.
-
-    A state of another kind of generator (older dchain checkpoints kept a PCG64 one) is
-    ignored: the current state stays.
-    """
-    if state.get('bit_generator') != 'MT19937':
-        return
-    inner = dict(state['state'])
-    inner['key'] = numpy.asarray(inner['key'], dtype=numpy.uint32)
-    numpy.random.set_state(dict(state, state=inner))
+    """Restore a state returned by ``get_state`` (which also restores which generator is in
+    use)."""
+    global _generator
+    kind = state.get('bit_generator')
+    if kind == 'MT19937':
+        inner = dict(state['state'])
+        inner['key'] = numpy.asarray(inner['key'], dtype=numpy.uint32)
+        numpy.random.set_state(dict(state, state=inner))
+        _generator = _NUMPY_GLOBAL
+    elif kind == 'PCG64':
+        generator = numpy.random.default_rng()
+        generator.bit_generator.state = state
+        _generator = generator
+    else:
+        raise ValueError('dchain.random.set_state: expected a state from get_state (PCG64 or '
+                         'MT19937), got one of {!r}'.format(kind))

@@ -64,7 +64,7 @@ def parse_args(argv=None):
 
 def write_mnist(path, source):
     """Write MNIST (flattened float32 images, int32 labels) into the HDF5 file ``path``."""
-    train, test = datasets.get_mnist(subset=None if source == 'full' else 'bundled')
+    train, test = datasets.get_mnist(subset=source)
     temporary = path + '.tmp'
     with h5py.File(temporary, 'w') as file:
         for name, part in (('train', train), ('test', test)):
@@ -78,7 +78,10 @@ def main(argv=None):
     args = parse_args(argv)
     comm = distributed.create_communicator()
     if comm.rank == 0 and not os.path.exists(args.file):
-        write_mnist(args.file, args.source)
+        try:
+            write_mnist(args.file, args.source)
+        except OSError as error:  # the full MNIST could be neither found nor downloaded
+            sys.exit('hdf5.py: cannot write {}: {}'.format(args.file, error))
         print('wrote {} from the {} MNIST'.format(args.file, args.source), flush=True)
     comm.barrier()  # every rank opens the file once it is complete
 

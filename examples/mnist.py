@@ -81,8 +81,9 @@ def parse_args(argv=None):
                         help="'auto', 'single', 'mpi' or 'nccl'")
     parser.add_argument('--dtype', choices=('float32', 'float16', 'mixed16', 'float64'),
                         default=None,
-                        help='default: $DCHAIN_DTYPE or float32; mixed16: float16 parameters and activations, updated through '
-                             'float32 master copies with dynamic loss scaling')
+                        help='default: $DCHAIN_DTYPE or float32; mixed16: float16 parameters '
+                             'and activations, updated through float32 master copies with '
+                             'dynamic loss scaling')
     parser.add_argument('--accumulate', type=int, default=1, metavar='K',
                         help="process each rank's share of a global batch in K micro-batches "
                              'whose gradients add up before one exchange and update (the same '

@@ -135,3 +135,17 @@ def test_configuration_module_is_chainers_name_for_config():
 def test_unset_dtype_means_float32():
     with using_config('dtype', None):
         assert dchain.get_dtype() == numpy.dtype(numpy.float32)
+
+
+def test_set_debug_and_is_debug():
+    assert dchain.is_debug() is False
+    try:
+        dchain.set_debug(True)
+        assert dchain.is_debug() is True and global_config.debug is True
+        x = dchain.Variable(numpy.array([0.0, 1.0], numpy.float32))
+        with pytest.raises(FloatingPointError, match='NaN or inf'), \
+                numpy.errstate(divide='ignore'):
+            dchain.functions.sum(dchain.functions.log(x)).backward()
+    finally:
+        dchain.set_debug(False)
+    assert dchain.is_debug() is False

@@ -12,8 +12,8 @@ EXAMPLE = os.path.join(os.path.dirname(__file__), '..', 'examples', 'hdf5.py')
 _MPI_VARIABLES = ('PMI_RANK', 'PMI_SIZE', 'PMI_FD', 'MPI_LOCALNRANKS', 'HYDI_CONTROL_FD')
 
 
-def run(*args, cwd, ranks=None):
-    env = dict(os.environ, OMP_NUM_THREADS='1', DCHAIN_OFFLINE='1')
+def run(*args, cwd, ranks=None, **extra_env):
+    env = dict(os.environ, OMP_NUM_THREADS='1', DCHAIN_OFFLINE='1', **extra_env)
     for name in _MPI_VARIABLES:
         env.pop(name, None)
     command = [sys.executable, EXAMPLE] + list(args)
@@ -57,3 +57,11 @@ def test_two_ranks_reach_the_same_result(tmp_path):
 def test_bad_arguments(tmp_path):
     result = run('--prefetch', '-1', cwd=tmp_path)
     assert result.returncode == 2 and '--prefetch must be 0 or more, got -1' in result.stderr
+
+
+def test_full_source_offline_says_so(tmp_path):
+    result = run('--source', 'full', '--epoch', '1', cwd=tmp_path,
+                 DCHAIN_DATASET_ROOT=str(tmp_path / 'empty-root'))
+    assert result.returncode != 0
+    assert 'hdf5.py: cannot write mnist.h5: ' in result.stderr
+    assert not (tmp_path / 'mnist.h5').exists()

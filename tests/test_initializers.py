@@ -167,6 +167,7 @@ def test_numpy_seed_gives_identical_models_and_iterator_orders(seed):
         weights = [p.array for name, p in model.namedparams() if name.endswith('W')]
         return weights + [mask, numpy.array(iterator.next())]
 
+    dchain.random.seed(None)  # follow NumPy's global state (the default)
     seed(5)
     first = run()
     seed(5)
@@ -179,6 +180,7 @@ def test_numpy_seed_gives_identical_models_and_iterator_orders(seed):
 
 
 def test_gpu_and_cpu_initialize_alike(xp):
+    dchain.random.seed(None)
     numpy.random.seed(2)
     cpu = _fill(initializers.HeNormal(), numpy, (4, 3))
     numpy.random.seed(2)
@@ -191,8 +193,50 @@ def test_gpu_and_cpu_initialize_alike(xp):
     numpy.testing.assert_array_equal(dchain.backend.to_cpu(lazy.W.array), on_host.W.array)
 
 
+def test_dchain_seed_gives_dchain_its_own_generator():
+    """dchain.random.seed(n) makes dchain's draws repeatable whatever else draws from NumPy's
+    global state; seed(None) returns to following NumPy's global state."""
+    def draw():
+        return initializers.generate_array(initializers.Normal(), (5,))
+
+    dchain.random.seed(3)
+    numpy.random.seed(0)
+    first = draw()
+    dchain.random.seed(3)
+    numpy.random.seed(1)
+    numpy.random.random_sample(7)
+    numpy.testing.assert_array_equal(draw(), first)
+    dchain.random.seed(None)
+    numpy.random.seed(0)
+    following = draw()
+    numpy.random.seed(0)
+    expected = numpy.random.normal(0.0, 0.05, 5).astype(numpy.float32)
+    numpy.testing.assert_array_equal(following, expected)
+
+
+@pytest.mark.parametrize('own', [True, False])
+def test_state_round_trip_restores_the_generator_in_use(own):
+    import copy
+    import json
+    if own:
+        dchain.random.seed(8)
+    else:
+        dchain.random.seed(None)
+        numpy.random.seed(8)
+    state = json.loads(json.dumps(dchain.random.get_state()))  # as a checkpoint keeps it
+    snapshot = copy.deepcopy(dchain.random.get_generator())
+    expected = dchain.random.get_generator().permutation(10)
+    assert (snapshot.permutation(10) == expected).all()  # the copy draws the same, apart
+    dchain.random.seed(None if own else 9)
+    dchain.random.set_state(state)
+    assert (dchain.random.get_generator().permutation(10) == expected).all()
+    with pytest.raises(ValueError, match='dchain.random.set_state: expected a state'):
+        dchain.random.set_state({'bit_generator': 'Philox'})
+
+
 def test_seed_refuses_bad_values():
-    with pytest.raises(ValueError, match=r'dchain.random.seed: value must be None or an int'):
+    with pytest.raises(ValueError, match=r'dchain.random.seed: value must be None or a '
+                                         r'non-negative int'):
         dchain.random.seed(-1)
     with pytest.raises(ValueError, match=r'dchain.random.seed'):
         dchain.random.seed(1.5)

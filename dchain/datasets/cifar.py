@@ -8,9 +8,7 @@ NumPy arrays and nothing else, so even a tampered archive cannot run code.
 """
 import codecs
 import io
-import os
 import pickle
-import tarfile
 
 import numpy
 
@@ -79,6 +77,7 @@ def _read_batches(archive, members, label_key, archive_path):
 
 
 def _convert(name, directory, caller):
+    import tarfile  # here: only a conversion needs it
     filename, md5, train_members, test_members, label_key = _SOURCES[name]
     path = cache.checked_file(caller, directory, filename, md5, [_URL + filename], _MAX_BYTES)
     with tarfile.open(path, 'r:gz') as archive:

@@ -14,6 +14,7 @@ import warnings
 
 import numpy
 
+from dchain.config import get_dtype
 from dchain.datasets import idx
 from dchain.datasets.tuple_dataset import TupleDataset
 
@@ -92,7 +93,7 @@ def _check_arguments(caller, ndim, scale, dtype, label_dtype, rgb_format):
         raise ValueError('{}: rgb_format=True needs ndim=3, got ndim={}'.format(caller, ndim))
     if isinstance(scale, bool) or not isinstance(scale, (int, float, numpy.number)):
         raise TypeError('{}: scale must be a number, got {}'.format(caller, type(scale).__name__))
-    dtype = numpy.dtype(numpy.float32 if dtype is None else dtype)
+    dtype = get_dtype(dtype)  # None: config.dtype (float32 unless set), as in Chainer
     if dtype.kind != 'f':
         raise TypeError('{}: dtype must be a floating-point dtype for the scaled pixels, got {}'
                         .format(caller, dtype))
@@ -122,7 +123,7 @@ def _datasets(arrays, withlabel, ndim, scale, dtype, label_dtype, rgb_format):
                              dtype, label_dtype, rgb_format) for part in ('train', 'test'))
 
 
-def get_mnist(withlabel=True, ndim=1, scale=1., dtype=numpy.float32, label_dtype=numpy.int32,
+def get_mnist(withlabel=True, ndim=1, scale=1., dtype=None, label_dtype=numpy.int32,
               rgb_format=False, subset=None):
     """The MNIST handwritten digits: ``(train, test)``.
 
@@ -131,7 +132,8 @@ def get_mnist(withlabel=True, ndim=1, scale=1., dtype=numpy.float32, label_dtype
             of images.
         ndim (int): image shape 1: (784,), 2: (28, 28), 3: (1, 28, 28).
         scale (float): pixel values are scaled to [0, scale].
-        dtype: a floating-point dtype for the images (None: float32).
+        dtype: a floating-point dtype for the images (None: ``config.dtype``, float32
+            unless set).
         label_dtype: an integer dtype for the labels.
         rgb_format (bool): with ndim=3, repeat the channel: images (3, 28, 28).
         subset: None: the full set (60,000 / 10,000), falling back with one warning to the
@@ -160,7 +162,7 @@ def get_mnist(withlabel=True, ndim=1, scale=1., dtype=numpy.float32, label_dtype
                      rgb_format)
 
 
-def get_fashion_mnist(withlabel=True, ndim=1, scale=1., dtype=numpy.float32,
+def get_fashion_mnist(withlabel=True, ndim=1, scale=1., dtype=None,
                       label_dtype=numpy.int32, rgb_format=False):
     """Zalando's Fashion-MNIST (60,000 / 10,000 clothing images in 10 classes):
     ``(train, test)``, with the arguments of ``get_mnist``.

@@ -3,13 +3,16 @@ collective, with the same dtype, element count, root, reduction and tag.
 
 Each collective first makes one tiny allreduce of a header
 
-    [operation, call number, dtype, count, root, reduction, tag]
+    [operation, call number, dtype, count, root, reduction, tag, next dtype, next count]
 
-packed with its negation and reduced with MIN, which gives every field's minimum and maximum
-at once. A field that a rank cannot know (the size of another rank's pickled object, a
-broadcast's shape on a receiving rank) is a wildcard there: both of its halves are the
-largest int64, so it never wins a minimum. When a minimum differs from a maximum, every rank
-learns it from the same reduced header, gathers every rank's header (one more small
+packed as (value, value**2, 1) per 20-bit piece of each field and summed: a field agrees on
+every rank exactly when sum**2 == count * sum of squares. A field that a rank cannot know
+(the size of another rank's pickled object, a broadcast's shape on a receiving rank) is a
+wildcard there and adds nothing. Because the header is a sum, a few int64 values of data can
+ride on it (the multi-node optimizer's per-update exchange of sample counts and step flags
+does), and it can announce a later sum-allreduce that then needs no header of its own (the
+gradient allreduce), so a data-parallel step makes no more round trips than without the
+check. When a field disagrees, every rank learns it from the same reduced header, gathers every rank's header (one more small
 collective), and raises ``CollectiveMismatchError`` naming what differs, e.g.
 ``allreduce #57: rank 0 sends float32[8], rank 1 sends float64[8]``. Under mpirun the
 uncaught error then aborts the job; nothing waits for a timeout and no garbage arrives.
@@ -21,7 +24,8 @@ import numpy
 from dchain.distributed import watchdog
 
 WILDCARD = numpy.iinfo(numpy.int64).max
-FIELDS = ('operation', 'call', 'dtype', 'count', 'root', 'reduction', 'tag')
+FIELDS = ('operation', 'call', 'dtype', 'count', 'root', 'reduction', 'tag', 'next_dtype',
+          'next_count')
 OPERATIONS = ('allreduce', 'allreduce_deterministic', 'bcast', 'bcast_obj', 'gather_obj',
               'allgather_obj', 'allreduce_obj', 'barrier', 'split', 'scatter_dataset',
               'check_same', 'exit')
@@ -39,8 +43,8 @@ class CollectiveMismatchError(RuntimeError):
     """The ranks called different collectives, or one collective with different arguments.
 
     Raised on every rank. Attributes: ``operation`` and ``call`` (this rank's), ``headers``
-    (one dict per rank: operation, call, dtype, count, root, reduction, tag; None where the
-    rank left a field open).
+    (one dict per rank: operation, call, dtype, count, root, reduction, tag, next_dtype,
+    next_count; None where the rank left a field open).
     """
 
     def __init__(self, message, operation, call, headers):
@@ -59,26 +63,63 @@ def dtype_code(dtype):
     return numpy.dtype(dtype).num
 
 
-def header(operation, call, dtype=None, count=None, root=None, reduction=None, tag=0):
-    """The int64 header of one call (None fields are wildcards)."""
+def header(operation, call, dtype=None, count=None, root=None, reduction=None, tag=0,
+           announce=None):
+    """The int64 header of one call (None fields are wildcards). ``announce``: the (dtype,
+    count) of a sum-allreduce this rank will make later without a header of its own (-1: no
+    announcement; every rank must announce alike)."""
+    next_dtype, next_count = (-1, -1) if announce is None else (
+        dtype_code(announce[0]), int(announce[1]))
     values = [OPERATIONS.index(operation), call, dtype_code(dtype),
               WILDCARD if count is None else int(count),
               WILDCARD if root is None else int(root),
-              WILDCARD if reduction is None else REDUCTIONS.index(reduction), int(tag)]
+              WILDCARD if reduction is None else REDUCTIONS.index(reduction), int(tag),
+              next_dtype, next_count]
     return numpy.array(values, numpy.int64)
 
 
-def pack(values):
-    """``values`` and its negation, for a MIN reduction (wildcards stay the largest int64)."""
-    negated = numpy.where(values == WILDCARD, WILDCARD, -values)
-    return numpy.concatenate([values, negated])
+PAYLOAD = 16          # int64 values a header can carry, summed over the ranks
+_LIMB_BITS = 20
+_LIMBS = 3            # every field value (shifted by 1, so -1 is allowed) is below 2**60
+
+
+def pack(values, payload=None):
+    """The vector every rank sums: for each 20-bit limb of each field its value, its square
+    and a 1 (a wildcard contributes zeros), then the ``payload`` (at most PAYLOAD int64).
+
+    Summed over the ranks, a limb agrees everywhere exactly when sum**2 == count * sum of
+    squares (equality in Cauchy-Schwarz), and the payload arrives summed in the same round
+    trip: small exchanges of data ride on their own check."""
+    limbs = []
+    for value in values:
+        if value == WILDCARD:
+            limbs += [None] * _LIMBS
+            continue
+        value = int(value) + 1
+        limbs += [(value >> (_LIMB_BITS * i)) & ((1 << _LIMB_BITS) - 1)
+                  for i in reversed(range(_LIMBS))]
+    n = len(limbs)
+    packed = numpy.zeros(3 * n + PAYLOAD, numpy.int64)
+    for i, limb in enumerate(limbs):
+        if limb is not None:
+            packed[i], packed[n + i], packed[2 * n + i] = limb, limb * limb, 1
+    if payload is not None:
+        packed[3 * n:3 * n + len(payload)] = payload
+    return packed
 
 
 def agreed(reduced):
-    """True when the MIN-reduced packed headers show one value per field (or no value)."""
-    n = len(FIELDS)
-    low, high_negated = reduced[:n], reduced[n:]
-    return bool(numpy.all((low == WILDCARD) | (low == -high_negated)))
+    """True when the summed packed headers show one value per field (or no value)."""
+    n = len(FIELDS) * _LIMBS
+    sums, squares, counts = (reduced[i * n:(i + 1) * n].tolist() for i in range(3))
+    return all(total * total == count * square
+               for total, square, count in zip(sums, squares, counts))
+
+
+def payload_of(reduced, length):
+    """The summed payload of a reduced packed header."""
+    n = len(FIELDS) * _LIMBS
+    return reduced[3 * n:3 * n + length]
 
 
 def _describe(values):
@@ -89,6 +130,8 @@ def _describe(values):
     code = names['dtype']
     if code is not None:
         names['dtype'] = 'object' if code == _OBJECT else _dtype_name(code)
+    if names['next_dtype'] is not None and names['next_dtype'] >= 0:
+        names['next_dtype'] = _dtype_name(names['next_dtype'])
     return names
 
 
@@ -165,6 +208,10 @@ def mismatch(operation, call, rows):
             parts.append(grouped(lambda h: "reduces with '{}'".format(h['reduction'])))
         if differs('tag'):
             parts.append(grouped(lambda h: 'passes tag {}{}'.format(h['tag'], _purpose(h))))
+        if differs('next_dtype') or differs('next_count'):
+            parts.append(grouped(lambda h: 'announces {}'.format(
+                'no later allreduce' if h['next_count'] == -1 else 'a later allreduce of {}[{}]'
+                .format(h['next_dtype'], h['next_count']))))
         text = '{} #{}: {}'.format(operation, call, '; '.join(parts))
     return CollectiveMismatchError(
         'dchain: the ranks disagree on a collective: ' + text, operation, call, headers)

@@ -135,7 +135,7 @@ class SingleCommunicator(CommunicatorBase):
         _check_array('allreduce', x)
         return x.copy()
 
-    def allreduce_inplace(self, buffer, op='sum', tag=0):
+    def allreduce_inplace(self, buffer, op='sum', tag=0, announce=None, announced=False):
         _check_op(op)
         return buffer
 
@@ -164,11 +164,27 @@ class SingleCommunicator(CommunicatorBase):
     def barrier(self):
         pass
 
+    def reduce_scatter(self, x, out, counts):
+        _check_counts('reduce_scatter', x, counts, 1)
+        out[...] = x
+        return out
+
+    def allgatherv_inplace(self, buffer, counts):
+        _check_counts('allgatherv_inplace', buffer, counts, 1)
+        return buffer
+
+    def expose(self, array):
+        return _Exposed(array)
+
+    def read_exposed(self, window, rank, out):
+        out[...] = window.array
+        return out
+
     def split(self, color, key):
         return SingleCommunicator()
 
     def check_collective(self, operation, dtype=None, count=None, root=None, reduction=None,
-                         tag=0):
+                         tag=0, announce=None, payload=None):
         """Nothing to agree on with one process."""
         return 0
 
@@ -180,6 +196,25 @@ def _add_float16(source, target, datatype):
     """A user-defined MPI operation: ``target += source`` on float16 words."""
     numpy.add(numpy.frombuffer(target, numpy.float16), numpy.frombuffer(source, numpy.float16),
               out=numpy.frombuffer(target, numpy.float16))
+
+
+class _Exposed:
+    """An array other ranks may read (an MPI window on MPI; the array itself on one rank)."""
+
+    def __init__(self, array, window=None):
+        self.array = array
+        self.window = window
+
+    def free(self):
+        if self.window is not None:
+            self.window.Free()
+            self.window = None
+
+
+def _check_counts(operation, buffer, counts, size):
+    if len(counts) != size or sum(counts) != buffer.size:
+        raise ValueError('{}: counts must give each of the {} ranks its part of the {} '
+                         'elements, got {}'.format(operation, size, buffer.size, list(counts)))
 
 
 def _is_array(value):
@@ -219,6 +254,7 @@ class MpiCommunicator(CommunicatorBase):
         inter.Free()
         self.timeout = watchdog.timeout_from_env(timeout)
         self._calls = 0
+        self._announced = None
         self._watchdog = watchdog.Watchdog(self._comm, self.timeout)
         self.cuda_aware = os.environ.get('DCHAIN_CUDA_AWARE_MPI', '0') == '1'
         if self.size > 1:
@@ -235,21 +271,35 @@ class MpiCommunicator(CommunicatorBase):
                             call if call is not None else self._watchdog.begin(operation))
 
     def check_collective(self, operation, dtype=None, count=None, root=None, reduction=None,
-                         tag=0):
+                         tag=0, announce=None, payload=None):
         """The one checked path every collective takes before its data moves: one tiny
         allreduce confirms that every rank calls ``operation`` as its next collective, with
         the same dtype, element count, root, reduction and ``tag`` (None: not known on this
         rank, matches anything). Raises ``CollectiveMismatchError`` on every rank otherwise.
-        Returns the call number (the collectives of this communicator, counted from 1)."""
+        Returns the call number (the collectives of this communicator, counted from 1).
+
+        ``announce=(dtype, count)`` also agrees on a sum-allreduce of that array that every
+        rank makes later with ``allreduce_inplace(buffer, announced=True)``, without a header
+        round trip of its own (the multi-node optimizer announces its gradient allreduce in
+        the update's first exchange). Every rank must announce alike, and any collective
+        between the two must be made by every rank alike (they are checked as usual).
+        ``payload``: an int64 array of at most ``agreement.PAYLOAD`` values, replaced in place
+        by its sum over the ranks, in the same round trip (the whole allreduce of a small
+        exchange).
+        """
         self._calls += 1
         call = self._calls
+        if announce is not None:
+            self._announced = (numpy.dtype(announce[0]), int(announce[1]))
         if self.size == 1:
             return call
-        mine = agreement.header(operation, call, dtype, count, root, reduction, tag)
-        packed = agreement.pack(mine)
-        self._wait(self._comm.Iallreduce(self._MPI.IN_PLACE, packed, self._MPI.MIN),
+        mine = agreement.header(operation, call, dtype, count, root, reduction, tag, announce)
+        packed = agreement.pack(mine, payload)
+        self._wait(self._comm.Iallreduce(self._MPI.IN_PLACE, packed, self._MPI.SUM),
                    operation, call)
         if agreement.agreed(packed):
+            if payload is not None:
+                payload[...] = agreement.payload_of(packed, len(payload))
             return call
         rows = numpy.empty((self.size, len(mine)), numpy.int64)
         self._wait(self._comm.Iallgather(mine, rows), operation, call)
@@ -291,14 +341,25 @@ class MpiCommunicator(CommunicatorBase):
     def _synchronize(self, x):
         backend.get_array_module(x).cuda.get_current_stream().synchronize()
 
-    def allreduce_inplace(self, buffer, op='sum', tag=0):
+    def allreduce_inplace(self, buffer, op='sum', tag=0, announce=None, announced=False):
         """Reduce a contiguous array in place over all ranks (GPU arrays are staged through
         the host unless MPI is CUDA-aware). ``tag``: an int every rank must pass alike (e.g.
-        an update number), checked with the call."""
+        an update number), checked with the call. ``announce``: agree on a later allreduce
+        too (see ``check_collective``); ``announced``: this sum was agreed on in an earlier
+        header, so it makes no header call."""
         _check_op(op)
         _check_array('allreduce_inplace', buffer)
+        if announced:
+            expected, self._announced = self._announced, None
+            if op != 'sum' or expected != (buffer.dtype, buffer.size):
+                raise RuntimeError('allreduce_inplace(announced=True): the announced allreduce '
+                                   'was {}, this one is {} {}[{}]'.format(
+                                       'none' if expected is None else '{}[{}]'.format(
+                                           *expected), op, buffer.dtype, buffer.size))
+            self._calls += 1
+            return self._allreduce_inplace(buffer, op, self._calls)
         call = self.check_collective('allreduce', buffer.dtype, buffer.size, reduction=op,
-                                     tag=tag)
+                                     tag=tag, announce=announce)
         return self._allreduce_inplace(buffer, op, call)
 
     def _allreduce_inplace(self, buffer, op, call):
@@ -464,6 +525,46 @@ class MpiCommunicator(CommunicatorBase):
     def allreduce_obj(self, obj):
         """The sum (``+``) of every rank's object, added in rank order, on every rank."""
         return functools.reduce(operator.add, self._gather_objects(obj, None, 'allreduce_obj'))
+
+    # -- sharded buffers (ZeRO): parts of one flat array, part r on rank r ------------------
+    def reduce_scatter(self, x, out, counts):
+        """Sum ``x`` (contiguous, host) over the ranks and keep this rank's part of the sum
+        in ``out``: part r is ``counts[r]`` elements, the parts in rank order."""
+        _check_counts('reduce_scatter', x, counts, self.size)
+        MPI = self._MPI
+        request = self._comm.Ireduce_scatter(x, out, [int(c) for c in counts], MPI.SUM)
+        self._wait(request, 'reduce_scatter')
+        return out
+
+    def allgatherv_inplace(self, buffer, counts):
+        """Give every rank every rank's part of ``buffer`` (part r, ``counts[r]`` elements,
+        held by rank r), in place."""
+        _check_counts('allgatherv_inplace', buffer, counts, self.size)
+        MPI = self._MPI
+        counts = [int(c) for c in counts]
+        displacements = [sum(counts[:r]) for r in range(self.size)]
+        request = self._comm.Iallgatherv(MPI.IN_PLACE, [buffer, (counts, displacements)])
+        self._wait(request, 'allgatherv')
+        return buffer
+
+    def expose(self, array):
+        """Let other ranks read ``array`` without taking part (an MPI window; collective:
+        every rank calls it, in the same order)."""
+        window = self._MPI.Win.Create(array, comm=self._comm)
+        return _Exposed(array, window)
+
+    def read_exposed(self, exposed, rank, out):
+        """Copy ``rank``'s exposed array into ``out`` (one-sided: ``rank`` does not take
+        part; it must not change the array meanwhile)."""
+        MPI = self._MPI
+        if rank == self.rank:
+            out[...] = exposed.array
+            return out
+        window = exposed.window
+        window.Lock(rank, MPI.LOCK_SHARED)
+        window.Get(out, rank)
+        window.Unlock(rank)
+        return out
 
     def barrier(self):
         """Wait until every rank arrives (with the collective timeout)."""

@@ -12,7 +12,6 @@ one is used. A batch depends only on (seed, epoch, position), so prefetching cha
 what is read nor the position ``serialize`` saves (that of the batches handed out).
 """
 import collections
-import concurrent.futures
 import threading
 
 import numpy
@@ -201,6 +200,7 @@ class ShardedIterator:
                 future.cancel()
             self._ahead.clear()
         if self._executor is None:
+            import concurrent.futures  # here: only prefetching needs it
             self._executor = concurrent.futures.ThreadPoolExecutor(
                 1, thread_name_prefix='dchain-ShardedIterator')
         next_key = self._ahead[-1][0] if self._ahead else key

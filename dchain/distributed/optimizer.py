@@ -23,6 +23,8 @@ import numpy
 from dchain import _timeline, backend
 from dchain._accumulation import Accumulation, count_samples
 from dchain.distributed.compression import ExchangeBuffers
+from dchain.distributed.zero import ShardedState
+from dchain.serializers.base import Deserializer
 from dchain.config import using_config
 from dchain.distributed import optimizer_agreement
 from dchain.distributed.agreement import CollectiveMismatchError
@@ -125,12 +127,12 @@ class MultiNodeOptimizer(Accumulation):
     """
 
     _OWN = ('actual_optimizer', 'communicator', 'zero_fill', 'deterministic', 'step_flags',
-            '_synchronized', '_buffer', '_exchange')
+            '_synchronized', '_buffer', '_exchange', 'shard_optimizer_state', '_shards')
     backward_passes_per_step = 1   # Horovod's: update calls per step, gradients summed
     _passes = 0
 
     def __init__(self, actual_optimizer, communicator, zero_fill=True, deterministic=False,
-                 backward_passes_per_step=1):
+                 backward_passes_per_step=1, shard_optimizer_state=False):
         if isinstance(backward_passes_per_step, bool) or not isinstance(
                 backward_passes_per_step, int) or backward_passes_per_step < 1:
             raise ValueError('create_multi_node_optimizer: backward_passes_per_step must be a '
@@ -148,6 +150,8 @@ class MultiNodeOptimizer(Accumulation):
         self._synchronized = False
         self._buffer = None
         self._exchange = None
+        self.shard_optimizer_state = bool(shard_optimizer_state)
+        self._shards = None
 
     def __getattr__(self, name):
         # Called only for names not found on the wrapper: they are the actual optimizer's.
@@ -174,6 +178,7 @@ class MultiNodeOptimizer(Accumulation):
         self.actual_optimizer.setup(link)
         self._synchronized = False
         self._buffer = None
+        self._shards = None
         return self
 
     def serialize(self, serializer):
@@ -181,9 +186,19 @@ class MultiNodeOptimizer(Accumulation):
 
         Saving and loading are rank-local (rank 0 alone usually writes snapshots), so neither
         changes which collectives the next update calls: the parameters are not checked or
-        broadcast again. Load the same file on every rank to resume.
+        broadcast again. Load the same file on every rank to resume. With sharded state the
+        whole state is written (read from the other ranks' windows) and each rank keeps its
+        part of a loaded one.
         """
         self.actual_optimizer.serialize(serializer)
+        shards = self._shards
+        if shards is None:
+            return
+        if isinstance(serializer, Deserializer):
+            shards.adopt([p.update_rule.state for p in shards.flat.params])
+            shards.rule.t = shards.flat.params[0].update_rule.t
+        else:
+            shards.save(serializer)
 
     # -- the update --------------------------------------------------------------------------
     def update(self, lossfun=None, *args, **kwds):
@@ -220,7 +235,8 @@ class MultiNodeOptimizer(Accumulation):
         flags.set('samples', count)
         if not self._synchronized:
             flags.set('uninitialized', any(p.data is None for p in target.params()))
-        self._exchange_flags()
+        announce = self._gradient_allreduce(target, collective_forward)
+        self._exchange_flags(announce)
         total = flags.total('samples')
         if not self._synchronized:
             self._size_lazy_links(lossfun, args, kwds, count)
@@ -231,9 +247,25 @@ class MultiNodeOptimizer(Accumulation):
                                      grad_scale=count / total if total else 0.0)
             else:
                 target.cleargrads()
+        self._finish_step(target, 1.0 / comm.size if lossfun is None else None,
+                          total if lossfun is not None else comm.size, announce is not None)
+
+    def _finish_step(self, target, scale, total, announced=False):
+        """Sum the gradients over the ranks (times ``scale``), then update. ``total``: the
+        step's samples over every rank (0: no gradient anywhere); ``announced``: the step
+        exchange announced the gradient allreduce (see ``_gradient_allreduce``)."""
+        comm = self.communicator
+        actual = self.actual_optimizer
+        if self.shard_optimizer_state:
+            if total == 0:  # no sample on any rank (agreed): nothing to update
+                actual.t += 1
+                return
+            if self._shards is None:
+                self._shards = ShardedState(self)  # collective: every rank's first step
+            self._shards.step(scale)  # marks its exchanges and its update for the timeline
+            return
         mark = _timeline.mark() if comm.size > 1 else None
-        self._sum_grads(target, 1.0 / comm.size if lossfun is None else None,
-                        total if lossfun is not None else comm.size)
+        self._sum_grads(target, scale, total, announced)
         _timeline.span('exchange', mark)
         actual.unscale_grads()
         actual.apply_grads()
@@ -263,18 +295,33 @@ class MultiNodeOptimizer(Accumulation):
         flags.set('samples', local)
         self._exchange_flags()
         total = flags.total('samples')
-        mark = _timeline.mark() if comm.size > 1 else None
-        self._sum_grads(target, 1.0 / total if total else None, total)
-        _timeline.span('exchange', mark)
-        actual.unscale_grads()
-        actual.apply_grads()
+        self._finish_step(target, 1.0 / total if total else None, total)
 
-    def _exchange_flags(self):
+    def _gradient_allreduce(self, target, collective_forward):
+        """The (dtype, size) of the gradient allreduce to announce in the step exchange, so
+        that it needs no header round trip of its own; None when it is checked on its own.
+
+        Decided from facts every rank shares (the checked model, the settings): announced
+        once the model is synchronized, when its gradients form one buffer (one dtype, one
+        device) and nothing in the forward calls collectives (MultiNodeBatchNormalization's
+        are checked one by one, so the gradient allreduce after them is too)."""
+        if (self.communicator.size == 1 or not self._synchronized or self.deterministic
+                or self.shard_optimizer_state
+                or getattr(self.communicator, 'allreduce_grad_dtype', None) is not None
+                or collective_forward or _forward_is_collective(target)):
+            return None
+        params = [p.data for p in target.params(include_uninit=False)]
+        if not params or len({(a.dtype, backend.is_gpu_array(a)) for a in params}) != 1:
+            return None
+        return params[0].dtype, sum(a.size for a in params)
+
+    def _exchange_flags(self, announce=None):
         # the tag carries the update number and the optimizer's configuration: a rank that
         # skipped an update, or whose optimizer differs, is caught here
         actual = self.actual_optimizer
         try:
-            self.step_flags.exchange(self.communicator, tag=optimizer_agreement.step_tag(actual))
+            self.step_flags.exchange(self.communicator, tag=optimizer_agreement.step_tag(actual),
+                                     announce=announce)
         except CollectiveMismatchError as error:
             optimizer_agreement.explain(error, self.communicator, actual)
             raise
@@ -330,7 +377,7 @@ class MultiNodeOptimizer(Accumulation):
         self._buffer.gather_grads()
         return self._buffer.flats()
 
-    def _sum_grads(self, target, scale, total):
+    def _sum_grads(self, target, scale, total, announced):
         comm = self.communicator
         params = [p for _, p in sorted(target.namedparams(include_uninit=False),
                                        key=lambda item: item[0])]
@@ -370,7 +417,7 @@ class MultiNodeOptimizer(Accumulation):
                 if self.deterministic:
                     flat[...] = comm.allreduce_deterministic(flat)
                 else:
-                    comm.allreduce_inplace(flat)
+                    comm.allreduce_inplace(flat, announced=announced)
             if scale is not None and scale != 1:
                 flat *= scale
         if present is not None:
@@ -386,6 +433,10 @@ def check_same_model(comm, link):
     mine = [(path, None if p.data is None else tuple(p.data.shape),
              None if p.data is None else str(p.data.dtype))
             for path, p in sorted(link.namedparams(), key=lambda item: item[0])]
+    # Links whose forward is a collective must be the same everywhere too.
+    mine += [('{} ({})'.format(path or '/', type(sub).__name__), (), 'collective forward')
+             for path, sub in sorted(link.namedlinks(), key=lambda item: item[0])
+             if getattr(sub, 'forward_is_collective', False)]
     everyone = comm.allgather_obj(mine)
     reference = everyone[0]
     problems = []
@@ -424,7 +475,7 @@ def check_same_model(comm, link):
 
 def create_multi_node_optimizer(actual_optimizer, communicator, zero_fill=True,
                                 deterministic=False, backward_passes_per_step=1,
-                                micro_batches=1):
+                                micro_batches=1, shard_optimizer_state=False):
     """Wrap ``actual_optimizer`` for data-parallel training over ``communicator``.
 
     Args:
@@ -445,11 +496,14 @@ def create_multi_node_optimizer(actual_optimizer, communicator, zero_fill=True,
             parts, back-propagated one after the other (less memory for activations) and
             summed before one exchange and one update.
 
-    With either, the update equals that of the whole batch at once: each micro-batch is
+        shard_optimizer_state: ZeRO stage 1: each rank keeps and updates 1/N of the optimizer
+            state (see ``dchain.distributed.zero``).
+
+    With accumulation, the update equals that of the whole batch at once: each micro-batch is
     weighted by its samples, over every micro-batch and every rank.
     """
     optimizer = MultiNodeOptimizer(actual_optimizer, communicator, zero_fill, deterministic,
-                                   backward_passes_per_step)
+                                   backward_passes_per_step, shard_optimizer_state)
     optimizer.micro_batches = micro_batches
     optimizer._check_micro_batches()
     return optimizer

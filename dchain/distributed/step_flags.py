@@ -23,10 +23,12 @@ registration order, which must therefore be the same on every rank. Predeclared 
 - ``'nonfinite'``: a rank saw an inf or NaN (dynamic loss scaling: skip the step everywhere).
 
 An exchange can also be made outside an update (``exchange(comm, tag)``), e.g. after backward.
+The values ride on the collective's agreement header (``check_collective(payload=...)``), so an
+exchange is one tiny round trip, checked like every collective.
 """
 import numpy
 
-SLOTS = 16
+SLOTS = 16  # agreement.PAYLOAD: the int64 values a header carries
 _PREDECLARED = ('samples', 'uninitialized', 'stop', 'nonfinite')
 
 
@@ -90,14 +92,16 @@ class StepFlags:
         """True when every rank had ``name`` set to 1 at the last exchange."""
         return self.total(name) == self.size
 
-    def exchange(self, comm, tag=0):
+    def exchange(self, comm, tag=0, announce=None):
         """Sum every rank's values over ``comm`` (one small allreduce, a collective: every rank
         calls it), store the totals, and clear the local values. ``tag`` (e.g. the update
         number) must be the same on every rank: a rank that skipped an update is caught here.
-        Returns self."""
+        ``announce``: see ``check_collective``. Returns self."""
         buffer = self._local.copy()
         self._local -= buffer  # a value set meanwhile (by a signal handler) is kept
-        comm.allreduce_inplace(buffer, 'sum', tag=tag)
+        # The values ride on the agreement check itself: one round trip in all.
+        comm.check_collective('allreduce', buffer.dtype, buffer.size, reduction='sum', tag=tag,
+                              announce=announce, payload=buffer)
         self._totals = buffer
         self.size = comm.size
         return self

@@ -4,9 +4,9 @@
 
 Parameters are Variables (arrays are wrapped), and ``log_prob``, ``entropy``, ``mean`` and the
 reparameterized ``Normal.sample`` are built from dchain functions, so gradients flow back to
-the parameters, e.g. for a variational autoencoder's loss. Random draws come from NumPy's
-global random state on the host (``numpy.random.seed`` makes them repeatable), then move to
-the parameters' device.
+the parameters, e.g. for a variational autoencoder's loss. Random draws come from dchain's
+global generator on the host (NumPy's global random state unless ``dchain.random.seed`` was
+called, as in Chainer), then move to the parameters' device.
 """
 from dchain.distributions.bernoulli import Bernoulli  # noqa: F401
 from dchain.distributions.distribution import (Distribution, kl_divergence,  # noqa: F401

@@ -56,6 +56,8 @@ from dchain.functions.loss.crf1d import argmax_crf1d, crf1d  # noqa: F401
 from dchain.functions.loss.negative_sampling import negative_sampling  # noqa: F401
 from dchain.functions.connection.convolution_nd import (  # noqa: F401
     convolution_1d, convolution_3d, convolution_nd)
+from dchain.functions.connection.deconvolution_nd import (  # noqa: F401
+    deconvolution_1d, deconvolution_3d, deconvolution_nd)
 from dchain.functions.evaluation.binary_accuracy import binary_accuracy  # noqa: F401
 from dchain.functions.normalization.local_response_normalization import (  # noqa: F401
     local_response_normalization)

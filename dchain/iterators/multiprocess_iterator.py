@@ -8,8 +8,6 @@ dataset works. Each batch is cut into one piece per worker; a dataset with ``tak
 its piece in one batched read. Arrays come back through shared memory when they fit in
 ``shared_mem`` bytes per example, else pickled.
 """
-import concurrent.futures
-import multiprocessing
 import os
 import pickle
 import signal
@@ -29,6 +27,7 @@ def start_method(maxtasksperchild=None):
     """How workers start: ``'forkserver'`` (else ``'spawn'``) once MPI is initialized or
     when workers are replaced (``maxtasksperchild``); ``'fork'`` otherwise, where there is
     one."""
+    import multiprocessing  # here: only a run with workers needs it
     methods = multiprocessing.get_all_start_methods()
     mpi = sys.modules.get('mpi4py.MPI')  # looked up, never imported, here
     mpi_up = mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized()
@@ -165,6 +164,8 @@ class MultiprocessIterator(PrefetchingIterator):
                          'MultiprocessIterator')
 
     def _start(self, mem_size):
+        import concurrent.futures
+        import multiprocessing
         method = start_method(self.maxtasksperchild)
         context = multiprocessing.get_context(method)
         if method != 'fork':
@@ -208,6 +209,7 @@ class MultiprocessIterator(PrefetchingIterator):
         return slot, futures, None, time.monotonic()
 
     def _collect(self, handle):
+        import concurrent.futures
         slot, futures, batch, started = handle
         if batch is not None:
             return batch
@@ -239,6 +241,7 @@ class MultiprocessIterator(PrefetchingIterator):
             self._discard(handle)
 
     def _discard(self, handle):
+        import concurrent.futures
         slot, futures = handle[0], handle[1]
         for future in futures:
             future.cancel()

@@ -1,6 +1,4 @@
 """MultithreadIterator: the next batch is read by a pool of threads (Chainer's)."""
-import concurrent.futures
-
 import numpy
 
 from dchain.dataset.dataset_mixin import batch_reader, take_examples
@@ -38,6 +36,7 @@ class MultithreadIterator(PrefetchingIterator):
                 or n_threads < 1:
             raise ValueError('MultithreadIterator: n_threads must be a positive int, got {!r}'
                              .format(n_threads))
+        import concurrent.futures  # here: ``import dchain`` does not need it
         self.n_threads = int(n_threads)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             self.n_threads, thread_name_prefix='dchain-MultithreadIterator')

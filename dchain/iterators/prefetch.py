@@ -22,10 +22,20 @@ _PLAN_STATE = ('dataset', 'batch_size', '_repeat', 'order_sampler', 'current_pos
                'is_new_epoch', '_previous_epoch_detail', '_order')
 
 
+def _global_copy():
+    # a generator in the global random state's current state (NumPy's global RandomState,
+    # which dchain.random draws from), so that planning ahead does not draw from it
+    generator = random.get_generator()
+    if hasattr(generator, 'bit_generator'):  # a Generator of its own
+        return copy.deepcopy(generator)
+    state = numpy.random.RandomState()
+    state.set_state(numpy.random.get_state())
+    return state
+
+
 def _sampler_copy(sampler):
     if isinstance(sampler, ShuffleOrderSampler) and sampler._random_state is None:
-        # a copy of the global generator, so planning ahead does not draw from it
-        return ShuffleOrderSampler(copy.deepcopy(random.get_generator()))
+        return ShuffleOrderSampler(_global_copy())
     try:
         return copy.deepcopy(sampler)
     except Exception:  # a sampler that cannot be copied plans with itself; checks catch it

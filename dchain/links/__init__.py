@@ -17,5 +17,7 @@ from dchain.links.loss.hierarchical_softmax import BinaryHierarchicalSoftmax  # 
 from dchain.links.loss.negative_sampling import NegativeSampling  # noqa: F401
 from dchain.links.connection.convolution_nd import (  # noqa: F401
     Convolution1D, Convolution3D, ConvolutionND)
+from dchain.links.connection.deconvolution_nd import (  # noqa: F401
+    Deconvolution1D, Deconvolution3D, DeconvolutionND)
 from dchain.links.connection.inception import Inception, InceptionBN  # noqa: F401
 from dchain.links.connection.mlp_convolution_2d import MLPConvolution2D  # noqa: F401

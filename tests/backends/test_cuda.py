@@ -81,3 +81,14 @@ def test_dchain_cuda_is_an_importable_module():
     assert module is dchain.backends.cuda
     from dchain.cuda import to_cpu
     assert to_cpu is dchain.backends.cuda.to_cpu
+
+
+def test_backend_copyto(xp):
+    dst = xp.zeros(3, numpy.float32)
+    dchain.backend.copyto(dst, numpy.arange(3, dtype=numpy.float32))
+    assert (dchain.backend.to_cpu(dst) == [0, 1, 2]).all()
+    host = numpy.zeros(3, numpy.float32)
+    dchain.backend.copyto(host, xp.ones(3, numpy.float32))
+    assert (host == 1).all()
+    with pytest.raises(TypeError, match='copyto: dst must be a numpy.ndarray'):
+        dchain.backend.copyto([0, 0], host)

@@ -64,7 +64,6 @@ def test_train_cifar(tmp_path):
         log = json.load(f)
     assert [(entry['epoch'], entry['iteration']) for entry in log] == [(1, 4), (2, 8)]
     assert log[1]['main/loss'] < log[0]['main/loss'] - 0.3
-    assert log[0]['main/loss'] < 2.6   # below log(10) + the untrained model's spread
     assert 'validation/main/accuracy' in log[1]
     names = set(os.listdir(str(result)))
     assert {'cg.dot', 'log', 'snaphot_epoch_1', 'snaphot_epoch_2'} <= names

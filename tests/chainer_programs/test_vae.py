@@ -27,9 +27,11 @@ def test_train_vae(tmp_path, binary):
     assert [entry['epoch'] for entry in log] == [1, 2, 3, 4]
     first, last = log[0], log[-1]
     # the negative ELBO falls on the training and the held-out digits; the reconstruction
-    # term improves while the KL term grows from 0 as the code starts to carry information
-    assert last['main/loss'] < first['main/loss'] - 20
-    assert last['validation/main/loss'] < first['validation/main/loss'] - 20
+    # term improves while the KL term grows from 0 as the code starts to carry information.
+    # Chainer 7.8.1 on the same 100 digits: main/loss 575 -> 461 (binary 571 -> 435),
+    # validation 561 -> 438, KL 1.3 -> 12.8; dchain: 572 -> 447, 554 -> 427, 1.5 -> 14.0
+    assert last['main/loss'] < first['main/loss'] - 60
+    assert last['validation/main/loss'] < first['validation/main/loss'] - 60
     assert last['main/reconstr'] > first['main/reconstr']
     assert last['main/kl_penalty'] > 0
     for entry in log:

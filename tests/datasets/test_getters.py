@@ -177,3 +177,27 @@ def test_ptb_offline_says_which_files_to_place_where(dataset_root, monkeypatch):
     with pytest.raises(download.DownloadError,
                        match='get_ptb_words_vocabulary: .*place ptb.train.txt .*ptb'):
         get_ptb_words_vocabulary()
+
+
+def _ptb_in_child(barrier, results, root, url, files):
+    os.environ['DCHAIN_DATASET_ROOT'] = root
+    ptb._URL, ptb._FILES = url, files
+    barrier.wait()
+    results.put([array.tolist() for array in get_ptb_words()])
+
+
+def test_two_processes_download_ptb_once(dataset_root, server, serve_ptb):
+    import multiprocessing
+    server.set_delay(0.2)  # long enough that both processes are inside the getter at once
+    context = multiprocessing.get_context('spawn')
+    barrier, results = context.Barrier(2), context.Queue()
+    processes = [context.Process(target=_ptb_in_child, args=(
+        barrier, results, str(dataset_root), ptb._URL, ptb._FILES)) for _ in range(2)]
+    for process in processes:
+        process.start()
+    words = [results.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    assert words[0] == words[1] and len(words[0][0]) == 13
+    assert sorted(server.requests) == sorted('/lstm/' + name for name in serve_ptb)

@@ -2,6 +2,7 @@
 import numpy
 import pytest
 
+import dchain
 from dchain.datasets import TupleDataset, get_fashion_mnist, get_fashion_mnist_labels, get_mnist
 from dchain.datasets import mnist
 
@@ -100,3 +101,14 @@ def test_bad_subset():
 def test_fashion_labels():
     labels = get_fashion_mnist_labels()
     assert len(labels) == 10 and labels[0] == 'T-shirt/top' and labels[9] == 'Ankle boot'
+
+
+def test_default_dtype_follows_config_dtype():
+    with dchain.using_config('dtype', numpy.float16):
+        train, _ = dchain.datasets.get_mnist(subset='bundled')
+    assert train[0][0].dtype == numpy.float16
+    with dchain.using_config('dtype', dchain.mixed16):
+        train, _ = dchain.datasets.get_mnist(subset='bundled', withlabel=False)
+    assert train.dtype == numpy.float16
+    train, _ = dchain.datasets.get_mnist(subset='bundled', dtype=numpy.float64)
+    assert train[0][0].dtype == numpy.float64

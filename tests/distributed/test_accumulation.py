@@ -168,4 +168,5 @@ def test_what_micro_batches_report_is_the_whole_batch_s_mean():
     with reporter.scope(whole):
         model(x, t)
     for key in ('main/loss', 'main/accuracy'):
-        assert float(observation[key]) == pytest.approx(float(getattr(whole[key], 'array', whole[key])), rel=1e-6)
+        expected = float(getattr(whole[key], 'array', whole[key]))
+        assert float(observation[key]) == pytest.approx(expected, rel=1e-6)

@@ -214,3 +214,14 @@ def test_maxtasksperchild_replaces_workers_and_changes_nothing():
         reference = SerialIterator(Squares(), 3, seed=4)
         assert _observe(it, 5) == _observe(reference, 5)
         assert it._executor._mp_context.get_start_method() in ('forkserver', 'spawn')
+
+
+@pytest.mark.parametrize('cls', ITERATORS)
+def test_global_generator_orders_are_serial_iterators(cls):
+    import dchain
+    dataset = Squares()
+    dchain.random.seed(21)
+    with _make(cls, dataset, 4, n_prefetch=2) as it:  # shuffles from the global generator
+        seen = _observe(it, 8)
+    dchain.random.seed(21)
+    assert seen == _observe(SerialIterator(dataset, 4), 8)

@@ -230,6 +230,21 @@ def test_usr1_checkpoints_and_requeues_and_a_resubmission_goes_on(slurm, tmp_pat
     assert [entry['iteration'] for entry in entries] == [200, 400]
 
 
+def test_scancel_checkpoints_and_the_job_stays_cancelled(slurm, tmp_path):
+    job = _submit_long_job(tmp_path)
+    subprocess.run(['scancel', job], check=True, timeout=30)   # SIGTERM to everything
+    state = _wait_for(job, lambda state, restarts: state not in (
+        'PENDING', 'RUNNING', 'CONFIGURING', 'COMPLETING'))
+    time.sleep(1)  # the log's last lines
+    log = (tmp_path / 'slurm-{}.out'.format(job)).read_text()
+    assert state == ('CANCELLED', 0), log
+    stopped = re.search(r'\[rank 0\] dchain: stopped at iteration (\d+) on SIGTERM; wrote '
+                        r'result/snapshot_iter_(\d+); exiting with status 75', log)
+    assert stopped and stopped.group(1) == stopped.group(2), log
+    assert 'as the job ended; submit the same command again to go on from it' in log
+    assert 'requeueing' not in log
+
+
 @pytest.mark.skipif(os.environ.get('DCHAIN_TEST_SLURM_REQUEUE') != '1',
                     reason="waits out Slurm's requeue delay (about 3 minutes): set "
                            "DCHAIN_TEST_SLURM_REQUEUE=1")

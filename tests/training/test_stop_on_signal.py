@@ -53,6 +53,28 @@ def test_a_signal_stops_at_the_step_boundary_with_a_snapshot(tmp_path, name):
         numpy.testing.assert_array_equal(actual[path], expected[path], err_msg=path)
 
 
+@pytest.mark.parametrize('stop_at', [1, 6, 11, 19])   # 6 iterations per epoch
+def test_stopped_anywhere_and_resumed_twice_ends_as_uninterrupted(tmp_path, stop_at):
+    total = 20
+    reference = _trainer(tmp_path / 'reference', (total, 'iteration'))
+    reference.run()
+    for at in (stop_at, stop_at + 1 if stop_at + 1 < total else None):
+        trainer = _trainer(tmp_path / 'run', (total, 'iteration'), snapshot_every=5,
+                           autoload=True)
+        if at is not None:
+            trainer.extend(_signal_at(at, signal.SIGTERM), name='sender')
+            with pytest.raises(checkpoints.TrainingStopped):
+                trainer.run()
+            assert trainer.updater.iteration == at
+    resumed = _trainer(tmp_path / 'run', (total, 'iteration'), snapshot_every=5,
+                       autoload=True)
+    resumed.extend(_signal_at(-1, signal.SIGTERM), name='sender')  # the same extensions
+    resumed.run()
+    expected, actual = _params(reference), _params(resumed)
+    for path in expected:
+        numpy.testing.assert_array_equal(actual[path], expected[path], err_msg=path)
+
+
 def test_a_snapshot_written_at_that_step_is_not_written_twice(tmp_path):
     trainer = _trainer(tmp_path, (20, 'iteration'), snapshot_every=5)
     written = []

@@ -20,7 +20,9 @@ class Timeline(extension.Extension):
     are gathered to rank 0, which writes ``out/filename`` at each ``write_trigger`` and at the
     end, rewriting the whole file atomically. Times count from a barrier at the start of
     training, so the ranks' rows line up. A rank with no sample in a step has no forward or
-    backward box in it; a run on one process has no exchange.
+    backward box in it; a run on one process has no exchange; with micro-batches each has its
+    forward and backward box; with sharded optimizer state the exchange has two boxes (the
+    reduce-scatter before the update, the all-gather after it).
 
     Args:
         filename (str): the file in the trainer's ``out`` folder.
