@@ -276,7 +276,6 @@ class MultiNodeOptimizer(Accumulation):
         the gradients over ranks once, divides by the global total and updates."""
         actual = self.actual_optimizer
         target = actual.target
-        comm = self.communicator
         flags = self.step_flags
         if not self._synchronized:
             # parameters are checked and copied from rank 0 before the first backward
@@ -319,11 +318,14 @@ class MultiNodeOptimizer(Accumulation):
         # the tag carries the update number and the optimizer's configuration: a rank that
         # skipped an update, or whose optimizer differs, is caught here
         actual = self.actual_optimizer
+        settings = {'micro_batches': self.micro_batches,
+                    'backward_passes_per_step': self.backward_passes_per_step}
         try:
-            self.step_flags.exchange(self.communicator, tag=optimizer_agreement.step_tag(actual),
-                                     announce=announce)
+            self.step_flags.exchange(
+                self.communicator, tag=optimizer_agreement.step_tag(actual, **settings),
+                announce=announce)
         except CollectiveMismatchError as error:
-            optimizer_agreement.explain(error, self.communicator, actual)
+            optimizer_agreement.explain(error, self.communicator, actual, **settings)
             raise
 
     def _size_lazy_links(self, lossfun, args, kwds, count):
