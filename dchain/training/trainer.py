@@ -15,6 +15,7 @@ from dchain.training.triggers import get_trigger
 _STOP_TRIGGER = object()
 _STOP_CHECK = object()
 _AUTOLOAD = object()
+_RUN_END = object()
 
 
 class _ExtensionEntry:
@@ -187,6 +188,12 @@ class Trainer:
             while True:
                 step = _STOP_TRIGGER
                 if stop_trigger(self):
+                    if stopper is not None and comm is not None:
+                        # The ranks leave together, the signal handler still installed: one
+                        # that left first would die of a SIGTERM (default action) and the
+                        # launcher would end the job while rank 0 writes the last snapshot.
+                        step = _RUN_END
+                        comm.barrier()
                     break
                 self.observation = {}
                 with reporter.scope(self.observation):
@@ -208,6 +215,8 @@ class Trainer:
                 step = 'stop trigger'
             elif step is _AUTOLOAD:
                 step = 'autoload of the snapshots'
+            elif step is _RUN_END:
+                step = 'wait for every rank at the end of the run'
             elif step is _STOP_CHECK:
                 step = 'stop on a signal at iteration {}'.format(self.updater.iteration)
             else:
