@@ -17,6 +17,7 @@ Ranks with uneven (or empty) shares of a batch therefore still compute the gradi
 global batch, and on one rank the result is bitwise the plain optimizer's.
 """
 import contextlib
+import warnings
 
 import numpy
 
@@ -191,6 +192,8 @@ class MultiNodeOptimizer(Accumulation):
         part of a loaded one.
         """
         self.actual_optimizer.serialize(serializer)
+        if self.backward_passes_per_step > 1:
+            self._serialize_passes(serializer)
         shards = self._shards
         if shards is None:
             return
@@ -199,6 +202,26 @@ class MultiNodeOptimizer(Accumulation):
             shards.rule.t = shards.flat.params[0].update_rule.t
         else:
             shards.save(serializer)
+
+    def _serialize_passes(self, serializer):
+        # Where the next update falls in the backward_passes_per_step cycle, so that a resumed
+        # run takes its steps at the same updates as the uninterrupted one. The gradients
+        # pending between two steps are each rank's own and are not saved.
+        key = 'backward_passes_done'
+        if isinstance(serializer, Deserializer):
+            try:
+                self._passes = int(serializer(key, 0))
+            except KeyError:  # a snapshot of a run without backward_passes_per_step
+                self._passes = 0
+            return
+        if self._passes:
+            warnings.warn(
+                'MultiNodeOptimizer: saved after {} of the {} backward passes of a step '
+                '(backward_passes_per_step): the gradients pending on each rank are not '
+                'saved, so a run resumed from this file skips them; save every {} updates '
+                'to resume exactly'.format(self._passes, self.backward_passes_per_step,
+                                           self.backward_passes_per_step), stacklevel=2)
+        serializer(key, self._passes)
 
     # -- the update --------------------------------------------------------------------------
     def update(self, lossfun=None, *args, **kwds):
