@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from dchain import distributed, serializers
+from dchain import distributed, serializers, training
 from dchain.training import extensions
 
 from test_training import make_data, make_trainer
@@ -36,3 +36,21 @@ def test_every_rank_leaves_the_run_after_the_last_snapshot(mpi_tmp_path):
     assert (out / 'snapshot_iter_4').is_file(), 'a rank left before the last snapshot'
     assert callable(handlers[0])   # the stop-on-signal handler was installed on every rank
     assert signal.getsignal(signal.SIGTERM) is not handlers[0]   # and is removed after
+
+
+def test_a_stop_trigger_that_fires_on_one_rank_alone_is_explained(mpi_tmp_path):
+    from dchain.distributed.agreement import CollectiveMismatchError
+    comm = distributed.create_communicator('mpi')
+    if comm.size < 2:
+        pytest.skip('needs 2 ranks')
+    trainer, _ = make_trainer(comm, mpi_tmp_path / 'run', make_data(16), stop=4)
+    if comm.rank == 1:   # as a trigger on this rank's own main/loss may
+        trainer.stop_trigger = training.triggers.get_trigger((2, 'iteration'))
+    with pytest.raises(CollectiveMismatchError) as caught:
+        trainer.run(show_loop_exception_msg=False)
+    notes = ''.join(getattr(caught.value, '__notes__', []))
+    if comm.rank == 1:
+        assert 'The stop trigger ended the run on this rank at iteration 2 while another ' \
+               'rank went on' in notes
+    else:
+        assert 'rank 1 calls barrier' in str(caught.value)
