@@ -17,6 +17,7 @@ Ranks with uneven (or empty) shares of a batch therefore still compute the gradi
 global batch, and on one rank the result is bitwise the plain optimizer's.
 """
 import contextlib
+import warnings
 
 import numpy
 
@@ -57,6 +58,19 @@ def _forward_is_collective(link):
     """True when some link of ``link`` calls collectives in forward (every rank must run
     the forward then, even on an empty share of the batch)."""
     return any(getattr(sub, 'forward_is_collective', False) for sub in link.links())
+
+
+def _peer_communicators(link, comm):
+    """The communicators other than ``comm`` over which some link of ``link`` exchanges in
+    forward (each once, in the order of the links)."""
+    found = []
+    for sub in link.links():
+        peer = getattr(sub, 'comm', None) if getattr(sub, 'forward_is_collective', False) \
+            else None
+        if peer is not None and peer is not comm and peer.size > 1 and \
+                all(peer is not other for other in found):
+            found.append(peer)
+    return found
 
 
 class _GradientBuffer:
@@ -178,6 +192,8 @@ class MultiNodeOptimizer(Accumulation):
         part of a loaded one.
         """
         self.actual_optimizer.serialize(serializer)
+        if self.backward_passes_per_step > 1:
+            self._serialize_passes(serializer)
         shards = self._shards
         if shards is None:
             return
@@ -186,6 +202,26 @@ class MultiNodeOptimizer(Accumulation):
             shards.rule.t = shards.flat.params[0].update_rule.t
         else:
             shards.save(serializer)
+
+    def _serialize_passes(self, serializer):
+        # Where the next update falls in the backward_passes_per_step cycle, so that a resumed
+        # run takes its steps at the same updates as the uninterrupted one. The gradients
+        # pending between two steps are each rank's own and are not saved.
+        key = 'backward_passes_done'
+        if isinstance(serializer, Deserializer):
+            try:
+                self._passes = int(serializer(key, 0))
+            except KeyError:  # a snapshot of a run without backward_passes_per_step
+                self._passes = 0
+            return
+        if self._passes:
+            warnings.warn(
+                'MultiNodeOptimizer: saved after {} of the {} backward passes of a step '
+                '(backward_passes_per_step): the gradients pending on each rank are not '
+                'saved, so a run resumed from this file skips them; save every {} updates '
+                'to resume exactly'.format(self._passes, self.backward_passes_per_step,
+                                           self.backward_passes_per_step), stacklevel=2)
+        serializer(key, self._passes)
 
     # -- the update --------------------------------------------------------------------------
     def update(self, lossfun=None, *args, **kwds):
@@ -226,8 +262,7 @@ class MultiNodeOptimizer(Accumulation):
         self._exchange_flags(announce)
         total = flags.total('samples')
         if not self._synchronized:
-            if flags.any('uninitialized') and comm.size > 1 and count:
-                self._size_lazy_links(lossfun, args, kwds)
+            self._size_lazy_links(lossfun, args, kwds, count)
             self._synchronize(target)
         if lossfun is not None:
             if count or collective_forward:
@@ -264,7 +299,6 @@ class MultiNodeOptimizer(Accumulation):
         the gradients over ranks once, divides by the global total and updates."""
         actual = self.actual_optimizer
         target = actual.target
-        comm = self.communicator
         flags = self.step_flags
         if not self._synchronized:
             # parameters are checked and copied from rank 0 before the first backward
@@ -272,8 +306,7 @@ class MultiNodeOptimizer(Accumulation):
             flags.set('samples', count)
             flags.set('uninitialized', any(p.data is None for p in target.params()))
             self._exchange_flags()
-            if flags.any('uninitialized') and comm.size > 1 and count:
-                self._size_lazy_links(lossfun, args, kwds)
+            self._size_lazy_links(lossfun, args, kwds, count)
             self._synchronize(target)
         collective = lossfun is not None and _forward_is_collective(target)
         local = self._accumulate(actual._compute_part, lossfun, args, kwds,
@@ -294,33 +327,51 @@ class MultiNodeOptimizer(Accumulation):
         once the model is synchronized, when its gradients form one buffer (one dtype, one
         device) and nothing in the forward calls collectives (MultiNodeBatchNormalization's
         are checked one by one, so the gradient allreduce after them is too)."""
-        if (self.communicator.size == 1 or not self._synchronized or self.deterministic
+        comm = self.communicator
+        if (comm.size == 1 or not self._synchronized or self.deterministic
                 or self.shard_optimizer_state
-                or getattr(self.communicator, 'allreduce_grad_dtype', None) is not None
                 or collective_forward or _forward_is_collective(target)):
             return None
         params = [p.data for p in target.params(include_uninit=False)]
         if not params or len({(a.dtype, backend.is_gpu_array(a)) for a in params}) != 1:
             return None
+        exchange_dtype = getattr(comm, 'allreduce_grad_dtype', None)
+        if exchange_dtype is not None and exchange_dtype != params[0].dtype:
+            return None  # the compressed exchange makes its own (checked) collectives
         return params[0].dtype, sum(a.size for a in params)
 
     def _exchange_flags(self, announce=None):
         # the tag carries the update number and the optimizer's configuration: a rank that
         # skipped an update, or whose optimizer differs, is caught here
         actual = self.actual_optimizer
+        settings = {'micro_batches': self.micro_batches,
+                    'backward_passes_per_step': self.backward_passes_per_step}
         try:
-            self.step_flags.exchange(self.communicator, tag=optimizer_agreement.step_tag(actual),
-                                     announce=announce)
+            self.step_flags.exchange(
+                self.communicator, tag=optimizer_agreement.step_tag(actual, **settings),
+                announce=announce)
         except CollectiveMismatchError as error:
-            optimizer_agreement.explain(error, self.communicator, actual)
+            optimizer_agreement.explain(error, self.communicator, actual, **settings)
             raise
 
-    def _size_lazy_links(self, lossfun, args, kwds):
+    def _size_lazy_links(self, lossfun, args, kwds, count):
         """Run the forward once so lazily initialized links take their shapes, before the
         parameters are checked and broadcast, without side effects: in test mode (batch
         normalization leaves its statistics, dropout draws nothing), with what it reports
-        discarded and no graph kept."""
-        if lossfun is None:
+        discarded and no graph kept.
+
+        Run when a rank of this group has such links (and the group has several ranks). A
+        forward that exchanges with ranks outside the group (a MultiNodeChainList, whose
+        peers train in other data-parallel groups, as in ChainerMN's dual-parallel recipe)
+        must run on those peers too, or its messages would meet their real forward: the
+        decision is agreed over each such link's communicator, on the first update only.
+        """
+        comm = self.communicator
+        needed = self.step_flags.any('uninitialized') and comm.size > 1
+        peers = _peer_communicators(self.actual_optimizer.target, comm)
+        for peer in peers:
+            needed = bool(peer.allreduce(numpy.array([needed], numpy.int64))[0])
+        if lossfun is None or not needed or not (count or peers):
             return
         with using_config('train', False), using_config('enable_backprop', False), \
                 _discarded_reports():
@@ -354,7 +405,7 @@ class MultiNodeOptimizer(Accumulation):
         self._buffer.gather_grads()
         return self._buffer.flats()
 
-    def _sum_grads(self, target, scale, total, announced):
+    def _sum_grads(self, target, scale, total, announced=False):
         comm = self.communicator
         params = [p for _, p in sorted(target.namedparams(include_uninit=False),
                                        key=lambda item: item[0])]

@@ -3,9 +3,10 @@
 The multi-node optimizer's per-update exchange of sample counts (``StepFlags``) is a checked
 collective whose tag every rank must pass alike. The tag holds the update number and a 24-bit
 fingerprint of the actual optimizer's configuration (its class, hyperparameters and loss
-scale), so that a rank whose optimizer differs is caught at no extra cost: an extension that
-changes the learning rate registered on rank 0 alone (``ExponentialShift``, ``LinearShift``, a
-user's), a different optimizer or loss scale on one rank. Otherwise every rank would apply
+scale, and the wrapper's micro_batches and backward_passes_per_step), so that a rank whose
+optimizer differs is caught at no extra cost: an extension that changes the learning rate
+registered on rank 0 alone (``ExponentialShift``, ``LinearShift``, a user's), a different
+optimizer, loss scale or number of micro-batches on one rank. Otherwise every rank would apply
 the same summed gradients with a different rule, and the parameters would drift apart
 silently. Only on a mismatch do the ranks gather their configurations (every rank sees the
 same mismatch), to say what differs.
@@ -18,24 +19,31 @@ from dchain.distributed.agreement import CollectiveMismatchError
 _BITS = 24
 
 
-def configuration(actual):
-    """What must be the same on every rank's ``actual`` optimizer, as a dict."""
-    values = {'optimizer class': type(actual).__name__}
+def configuration(actual, **settings):
+    """What must be the same on every rank's ``actual`` optimizer (and the wrapper's
+    ``settings``, e.g. micro_batches), as a dict."""
+    values = dict(settings, **{'optimizer class': type(actual).__name__})
     hyperparam = getattr(actual, 'hyperparam', None)
     if hyperparam is not None:
         values.update(sorted(hyperparam.get_dict().items()))
     values['loss scale'] = getattr(actual, '_loss_scale', None)
-    return {name: float(value) if isinstance(value, numbers.Real)
-            and not isinstance(value, bool) else value for name, value in values.items()}
+    return {name: _plain(value) for name, value in values.items()}
 
 
-def step_tag(actual):
+def _plain(value):
+    # numpy scalars as Python numbers, so that the same value has the same fingerprint
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return value
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+
+def step_tag(actual, **settings):
     """The update number and the configuration's fingerprint, as one int for the header."""
-    fingerprint = zlib.crc32(repr(sorted(configuration(actual).items())).encode())
+    fingerprint = zlib.crc32(repr(sorted(configuration(actual, **settings).items())).encode())
     return actual.t * (1 << _BITS) + (fingerprint & ((1 << _BITS) - 1))
 
 
-def explain(error, comm, actual):
+def explain(error, comm, actual, **settings):
     """Raise a clear error when the step exchange's mismatch is one of update numbers (a rank
     skipped an update) or of configurations (gathers every rank's); return otherwise."""
     headers = error.headers
@@ -48,7 +56,7 @@ def explain(error, comm, actual):
             'MultiNodeOptimizer.update: the ranks are at different updates ({}): a rank '
             'skipped an update (or made an extra one), so they would average gradients of '
             'different steps'.format(counts), error.operation, error.call, headers) from error
-    mine = configuration(actual)
+    mine = configuration(actual, **settings)
     everyone = comm.allgather_obj(mine)
     differences = []
     for name in sorted(set().union(*everyone), key=str):

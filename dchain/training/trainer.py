@@ -15,6 +15,7 @@ from dchain.training.triggers import get_trigger
 _STOP_TRIGGER = object()
 _STOP_CHECK = object()
 _AUTOLOAD = object()
+_RUN_END = object()
 
 
 class _ExtensionEntry:
@@ -187,6 +188,13 @@ class Trainer:
             while True:
                 step = _STOP_TRIGGER
                 if stop_trigger(self):
+                    if comm is not None:
+                        # The ranks leave together, the signal handler still installed: one
+                        # that left first would die of a SIGTERM (default action) and the
+                        # launcher would end the job while rank 0 writes the last snapshot.
+                        # (A rank whose stop trigger fired alone meets an update here.)
+                        step = _RUN_END
+                        comm.barrier()
                     break
                 self.observation = {}
                 with reporter.scope(self.observation):
@@ -208,6 +216,15 @@ class Trainer:
                 step = 'stop trigger'
             elif step is _AUTOLOAD:
                 step = 'autoload of the snapshots'
+            elif step is _RUN_END:
+                step = 'wait for every rank at the end of the run'
+                if hasattr(error, 'add_note'):
+                    error.add_note(
+                        'The stop trigger ended the run on this rank at iteration {} while '
+                        'another rank went on: a stop trigger must decide from values that '
+                        'are the same on every rank (MultiNodeEarlyStoppingTrigger, a '
+                        "multi-node evaluator's validation/*), not from this rank's share of "
+                        'the batch (main/loss)'.format(self.updater.iteration))
             elif step is _STOP_CHECK:
                 step = 'stop on a signal at iteration {}'.format(self.updater.iteration)
             else:

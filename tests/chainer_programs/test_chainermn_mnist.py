@@ -1,6 +1,5 @@
 """ChainerMN's examples/chainermn/mnist programs, ported by changing imports only, under
-``mpirun -n 2`` on the CPU, on the bundled MNIST subset."""
-import importlib.util
+``mpirun -n 2`` (the dual-parallel one ``-n 4``) on the CPU, on the bundled MNIST subset."""
 import json
 import os
 
@@ -36,8 +35,6 @@ def test_train_mnist_data_parallel(tmp_path):
     assert 'W: (50, 784), float32' in graph
 
 
-@pytest.mark.skipif(importlib.util.find_spec('dchain.cuda') is None,
-                    reason='the program imports dchain.cuda (issue 16, plumbing)')
 def test_train_mnist_model_parallel(tmp_path):
     # rank 0 holds the first layer and the loss, rank 1 the two others: activations and
     # gradients cross between the ranks at every step (MultiNodeChainList, send and recv)
@@ -48,3 +45,13 @@ def test_train_mnist_model_parallel(tmp_path):
     assert log[0]['iteration'] == 40   # rank 0 reads all 4,000 examples
     graph = (tmp_path / 'chainermn' / 'mnist' / 'result' / 'cg.dot').read_text()
     assert 'Send (peer_rank: 1)' in graph and 'Recv (peer_rank: 1)' in graph
+
+
+def test_train_mnist_dual_parallel(tmp_path):
+    # 4 ranks: two pipelines of two stages (model parallel), each stage data parallel over
+    # the two pipelines; the second stage's links are sized lazily by the first update
+    check(run_program('chainermn/mnist/train_mnist_dual_parallel.py', ['-e', '2', '-u', '50'],
+                      tmp_path=tmp_path, n=4))
+    log = _log(tmp_path)
+    _learned(log)
+    assert log[0]['iteration'] == 20   # each pipeline reads half of the 4,000 examples

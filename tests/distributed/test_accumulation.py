@@ -170,3 +170,45 @@ def test_what_micro_batches_report_is_the_whole_batch_s_mean():
     for key in ('main/loss', 'main/accuracy'):
         expected = float(getattr(whole[key], 'array', whole[key]))
         assert float(observation[key]) == pytest.approx(expected, rel=1e-6)
+
+
+def test_backward_passes_position_is_saved_and_a_save_between_steps_warns(tmp_path):
+    """A snapshot between the backward passes of a step cannot hold the other ranks' pending
+    gradients: saving it warns, and the resumed run still takes its steps at the same updates
+    as the uninterrupted one."""
+    import warnings
+    from dchain import serializers
+    x, t = make_data()
+    comm = distributed.create_communicator('single')
+
+    def optimizer():
+        model = make_model()
+        return model, distributed.create_multi_node_optimizer(
+            optimizers.SGD(lr=0.5), comm, backward_passes_per_step=3).setup(model)
+
+    model, opt = optimizer()
+    for i in range(4):           # one step (3 passes) and one pass of the next
+        opt.update(model, x[i * 4:(i + 1) * 4], t[i * 4:(i + 1) * 4])
+    with pytest.warns(UserWarning, match='saved after 1 of the 3 backward passes'):
+        serializers.save_npz(str(tmp_path / 'mid.npz'), opt)
+    model2, opt2 = optimizer()
+    serializers.load_npz(str(tmp_path / 'mid.npz'), opt2)
+    assert opt2._passes == 1 and opt2.t == 1
+    for i in range(2):           # the 2 passes left complete the step
+        opt2.update(model2, x[i * 4:(i + 1) * 4], t[i * 4:(i + 1) * 4])
+    assert opt2.t == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        model3, opt3 = optimizer()
+        for i in range(3):
+            opt3.update(model3, x[i * 4:(i + 1) * 4], t[i * 4:(i + 1) * 4])
+        serializers.save_npz(str(tmp_path / 'boundary.npz'), opt3)  # no warning
+    # a file without the position (saved without backward_passes_per_step) loads as 0
+    plain_model = make_model()
+    plain = distributed.create_multi_node_optimizer(optimizers.SGD(lr=0.5), comm)
+    plain.setup(plain_model)
+    plain.update(plain_model, x[:4], t[:4])
+    serializers.save_npz(str(tmp_path / 'plain.npz'), plain)
+    model4, opt4 = optimizer()
+    serializers.load_npz(str(tmp_path / 'plain.npz'), opt4)
+    assert opt4._passes == 0

@@ -72,8 +72,8 @@ def test_another_loss_scale_on_one_rank_is_caught():
     if comm.rank == 1:
         actual.set_loss_scale(128.0)
     opt = distributed.create_multi_node_optimizer(actual, comm).setup(model)
-    with pytest.raises(CollectiveMismatchError, match='loss scale: rank 0 has None, '
-                                                       'rank 1 has 128.0'):
+    expected = 'loss scale: rank 0 has None, rank 1 has 128.0'
+    with pytest.raises(CollectiveMismatchError, match=expected):
         opt.update(model, x[:4], t[:4])
 
 
@@ -105,3 +105,15 @@ def test_an_iterator_built_on_rank_0_alone_meets_another_object_collective():
     assert 'rank 0 passes tag 1 (a check that every rank passed the same arguments ' \
            '(check_same))' in message
     assert "tag 0 (the program's own)" in message
+
+
+@pytest.mark.mpi
+def test_other_micro_batches_on_one_rank_are_caught():
+    comm = _comm_of_two_or_more()
+    x, t = _data(comm)
+    model = L.Classifier(L.Linear(3, 2))
+    opt = distributed.create_multi_node_optimizer(
+        optimizers.SGD(), comm, micro_batches=2 if comm.rank == 1 else 1).setup(model)
+    with pytest.raises(CollectiveMismatchError, match='micro_batches: rank 0 has 1, rank 1 '
+                                                      'has 2'):
+        opt.update(model, x[:4], t[:4])

@@ -55,6 +55,11 @@ class MultiNodeChainList(ChainList):
         self._comm = comm
         self._rank_inouts = []
 
+    @property
+    def comm(self):
+        """The communicator its components exchange over."""
+        return self._comm
+
     def add_link(self, link, rank_in=None, rank_out=None):
         """Register the next component.
 
