@@ -4,3 +4,4 @@ from dchain.distributed.checkpoint import create_multi_node_checkpointer  # noqa
 from dchain.distributed.evaluator import create_multi_node_evaluator  # noqa: F401
 from dchain.distributed.observation import (MultiNodeEarlyStoppingTrigger,  # noqa: F401
                                             ObservationAggregator)
+from dchain.distributed.persistent import AllreducePersistent  # noqa: F401

@@ -33,15 +33,6 @@ from dchain.distributed.step_flags import StepFlags
 from dchain import reporter
 
 
-def _count_samples(args, kwds):
-    """The number of samples in a step: the length of the first array argument."""
-    for value in list(args) + list(kwds.values()):
-        shape = getattr(value, 'shape', None)
-        if shape:
-            return int(shape[0])
-    return 1
-
-
 @contextlib.contextmanager
 def _discarded_reports():
     """Values reported inside the block go nowhere (when a reporter is active at all)."""
@@ -252,7 +243,7 @@ class MultiNodeOptimizer(Accumulation):
             self._accumulating_update(lossfun, args, kwds)
             return
         comm = self.communicator
-        count = _count_samples(args, kwds) if lossfun is not None else 1
+        count = count_samples(args, kwds) if lossfun is not None else 1
         collective_forward = lossfun is not None and _forward_is_collective(target)
         flags = self.step_flags
         flags.set('samples', count)

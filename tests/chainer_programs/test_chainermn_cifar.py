@@ -8,7 +8,6 @@ Chainer 7.8.1's ``models/VGG.py`` of this example does not run, on Chainer eithe
 with that one line unpacked (``old_n_class_labels, = ...``), as the example's author meant;
 nothing else is changed.
 """
-import importlib
 import json
 import math
 import os
@@ -18,20 +17,8 @@ import pytest
 from porting import PROGRAMS, check, mpirun_path, port_tree, run_program
 
 
-
-def _importable(name):
-    try:
-        importlib.import_module(name)
-    except ImportError:
-        return False
-    return True
-
-
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(mpirun_path() is None, reason='needs mpirun'),
-              pytest.mark.skipif(not _importable('dchain.utils.argument'),
-                                 reason='models/VGG.py imports dchain.utils.argument '
-                                        '(issue 16, plumbing)')]
+              pytest.mark.skipif(mpirun_path() is None, reason='needs mpirun')]
 
 # get_cifar10 and get_cifar100 replaced by small data in their format: TupleDatasets of float32
 # (N, 3, 32, 32) images in [0, 1] and int32 labels

@@ -1,7 +1,6 @@
 """ChainerMN's examples/chainermn/dcgan/train_dcgan.py, ported by changing imports only, under
 ``mpirun -n 2`` on the CPU, on small local CIFAR-shaped images. Its updater steps two
 optimizers named 'gen' and 'dis' (no 'main'), each a multi-node optimizer."""
-import importlib
 import json
 import math
 import os
@@ -9,30 +8,11 @@ import os
 import numpy
 import pytest
 
-import dchain
 from porting import check, mpirun_path, run_program
 
 
-def _missing():
-    """What the program needs from the plumbing part of issue 16, when it is not there yet."""
-    missing = []
-    try:
-        importlib.import_module('dchain.cuda')
-    except ImportError:
-        missing.append('dchain.cuda')
-    if not hasattr(dchain.optimizer, 'WeightDecay'):
-        missing.append('dchain.optimizer.WeightDecay')
-    try:
-        dchain.Variable(numpy.zeros(1, numpy.float32)) + numpy.zeros(1)
-    except TypeError:
-        missing.append('Variable + float64 array')
-    return missing
-
-
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(mpirun_path() is None, reason='needs mpirun'),
-              pytest.mark.skipif(bool(_missing()), reason='the program needs {} (issue 16, '
-                                 'plumbing)'.format(', '.join(_missing())))]
+              pytest.mark.skipif(mpirun_path() is None, reason='needs mpirun')]
 
 # get_cifar10(withlabel=False, scale=255.) as the program calls it: float32 (N, 3, 32, 32)
 # images in [0, 255], train and test

@@ -13,8 +13,6 @@ import re
 
 import pytest
 
-import dchain
-from dchain.training import extensions
 from porting import check, run_program
 
 pytestmark = pytest.mark.slow
@@ -54,8 +52,6 @@ dchain.datasets.get_cifar100 = get_cifar100
 '''
 
 
-@pytest.mark.skipif(not hasattr(extensions, 'DumpGraph'),
-                    reason='the program uses extensions.DumpGraph (issue 16, training)')
 def test_train_cifar(tmp_path):
     check(run_program('cifar/train_cifar.py', ['-e', '2', '-b', '16', '-l', '0.01'],
                       tmp_path=tmp_path, preamble=PREAMBLE))
@@ -74,8 +70,6 @@ def test_train_cifar(tmp_path):
     assert graph.count('label="batch_normalization"') == 14
 
 
-@pytest.mark.skipif(not hasattr(dchain, 'configuration'),
-                    reason='the program imports dchain.configuration (issue 16, plumbing)')
 def test_train_cifar_custom_loop(tmp_path):
     stdout = check(run_program('cifar/train_cifar_custom_loop.py',
                                ['-e', '2', '-b', '16', '-l', '0.01'], tmp_path=tmp_path,

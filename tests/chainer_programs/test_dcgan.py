@@ -15,7 +15,6 @@ import os
 import numpy
 import pytest
 
-import dchain
 from porting import check, run_program
 
 pytestmark = pytest.mark.slow
@@ -58,9 +57,6 @@ def _check_losses(log):
             assert math.isfinite(entry[key]) and entry[key] > 0, entry
 
 
-@pytest.mark.skipif(not hasattr(dchain, 'get_dtype'),
-                    reason='the program uses dchain.get_dtype and backends.cuda (issue 16, '
-                           'plumbing)')
 def test_train_dcgan_and_resume_on_image_files(tmp_path):
     pytest.importorskip('PIL')
     from PIL import Image
@@ -79,8 +75,6 @@ def test_train_dcgan_and_resume_on_image_files(tmp_path):
     assert preview.shape == (320, 320, 3)   # 10 x 10 generated 32x32 images
     assert preview.std() > 0
 
-    if not hasattr(dchain.datasets, 'ImageDataset'):
-        pytest.skip('resuming on image files needs datasets.ImageDataset (issue 13)')
     folder = tmp_path / 'images'
     folder.mkdir()
     rng = numpy.random.RandomState(1)

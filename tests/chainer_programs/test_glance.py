@@ -7,17 +7,11 @@ import os
 
 import pytest
 
-import dchain.functions as F
-from dchain.training import extensions
 from porting import check, run_program
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not hasattr(extensions, 'DumpGraph'),
-                       reason='the program uses extensions.DumpGraph (issue 16, training part)'),
-    pytest.mark.skipif(not hasattr(F, 'binary_accuracy'),
-                       reason='the program uses F.binary_accuracy (issue 16, vision part)'),
-]
+        ]
 
 
 def test_glance(tmp_path):

@@ -7,7 +7,6 @@ import os
 import numpy
 import pytest
 
-import dchain
 from porting import PROGRAMS, check, port_tree, run_program
 
 pytestmark = pytest.mark.slow
@@ -86,10 +85,6 @@ def _make_images(root, count, size):
     return lines
 
 
-@pytest.mark.skipif(not hasattr(dchain.iterators, 'MultiprocessIterator') or
-                    not hasattr(dchain.datasets, 'LabeledImageDataset'),
-                    reason='the programs use iterators.MultiprocessIterator and '
-                           'datasets.LabeledImageDataset (issue 13)')
 def test_compute_mean_and_train_imagenet(tmp_path):
     pytest.importorskip('PIL')
     images = tmp_path / 'images'

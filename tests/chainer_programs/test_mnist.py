@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-import dchain
 from porting import check, run_program
 
 pytestmark = pytest.mark.slow
@@ -55,8 +54,6 @@ def test_train_mnist_resumes_from_its_snapshot(tmp_path):
     assert re.search(r'^2\s', stdout, re.M)
 
 
-@pytest.mark.skipif(not hasattr(dchain, 'configuration'),
-                    reason='the program imports dchain.configuration (issue 16, plumbing)')
 def test_train_mnist_custom_loop(tmp_path):
     stdout = check(run_program('mnist/train_mnist_custom_loop.py', ['-e', '2', '-u', '50'],
                                tmp_path=tmp_path))

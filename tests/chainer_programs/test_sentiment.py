@@ -9,15 +9,11 @@ import re
 
 import pytest
 
-import dchain.functions as F
-from dchain.training import extensions
 from porting import PROGRAMS, check, port_tree, run_program
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not hasattr(extensions, 'MicroAverage'),
-                       reason='the programs use extensions.MicroAverage (issue 16, training part)'),
-]
+    ]
 
 SCORES = {'good': 2, 'great': 2, 'fine': 1, 'nice': 1, 'bad': -2, 'awful': -2, 'poor': -1,
           'dull': -1, 'the': 0, 'movie': 0, 'plot': 0, 'actor': 0, 'was': 0, 'film': 0, 'a': 0}
@@ -75,8 +71,6 @@ def test_train_sentiment(tmp_path):
     assert {'snapshot_epoch_5', 'snapshot_epoch_10'} <= set(os.listdir(str(folder / 'result')))
 
 
-@pytest.mark.skipif(not hasattr(F, 'transpose_sequence'),
-                    reason='the program uses F.transpose_sequence (issue 16, sequence part)')
 def test_train_recursive_minibatch(tmp_path):
     folder = _prepare(tmp_path)
     check(run_program('sentiment/train_recursive_minibatch.py', ['-e', '10', '-b', '10'],

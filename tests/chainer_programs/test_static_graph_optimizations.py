@@ -7,15 +7,12 @@ import re
 
 import pytest
 
-from dchain.training import extensions
 from porting import check, run_program
 
 pytestmark = pytest.mark.slow
 FOLDER = 'static_graph_optimizations/mnist/'
 
 
-@pytest.mark.skipif(not hasattr(extensions, 'DumpGraph'),
-                    reason='train_mnist.py uses extensions.DumpGraph (issue 16, training part)')
 @pytest.mark.parametrize('model', ['MLP', 'MLPSideEffect'])
 def test_train_mnist(tmp_path, model):
     check(run_program(FOLDER + 'train_mnist.py', ['-e', '2', '-u', '50', '-m', model],

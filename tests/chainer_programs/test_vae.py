@@ -5,14 +5,11 @@ import os
 
 import pytest
 
-from dchain.training import extensions
 from porting import check, run_program
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not hasattr(extensions, 'DumpGraph'),
-                       reason='the program uses extensions.DumpGraph (issue 16, training part)'),
-]
+    ]
 
 
 @pytest.mark.parametrize('binary', [False, True])

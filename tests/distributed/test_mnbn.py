@@ -60,6 +60,7 @@ def test_link_equals_plain_batch_normalization_on_one_process():
     with dchain.using_config('train', False):
         numpy.testing.assert_allclose(synced(x).array, plain(x).array, rtol=1e-5, atol=1e-6)
     assert distributed.links.MultiNodeBatchNormalization is distributed.MultiNodeBatchNormalization
+    assert distributed.extensions.AllreducePersistent is distributed.AllreducePersistent
 
 
 def test_no_sample_on_any_rank_normalizes_nothing_and_keeps_the_statistics():
