@@ -10,7 +10,8 @@
 3. the forward and backward of the actual optimizer, with the loss gradient scaled by the
    rank's share of the global batch (times the loss scale, if any);
 4. one allreduce (a sum) of the gradients in the actual optimizer's flat gradient buffer
-   (``FlatParameters.grad``), which the fused update then reads in place;
+   (``FlatParameters.grad``), which the fused update then reads in place (with ``overlap``,
+   bucket by bucket during backward: ``dchain.distributed.overlap``);
 5. the actual optimizer's hooks and update.
 
 Ranks with uneven (or empty) shares of a batch therefore still compute the gradient of the
