@@ -332,6 +332,26 @@ class MultiNodeOptimizer(Accumulation):
             self._size_lazy_links(lossfun, args, kwds, count)
             self._synchronize(target)
         collective = lossfun is not None and _forward_is_collective(target)
+        if not self._no_sync_depth and self.overlap and lossfun is not None:
+            # the last micro-batch, overlapped: the step exchange (samples and announced
+            # allreduce) comes before its backward, during which the buckets start
+            local = (self._accumulated or 0) + count_samples(args, kwds)
+            flags.set('samples', local)
+            announce = self._gradient_allreduce(target, collective)
+            self._exchange_flags(announce)
+            total = flags.total('samples')
+            self._overlapped = self._begin_overlap(target, announce)
+            if self._overlapped is None:
+                self._accumulate(actual._compute_part, lossfun, args, kwds,
+                                 forward_anyway=collective)
+            else:
+                with self._overlapped.watch():
+                    self._accumulate(actual._compute_part, lossfun, args, kwds,
+                                     forward_anyway=collective)
+            self._end_accumulation()
+            self._finish_step(target, 1.0 / total if total else None, total,
+                              announce is not None)
+            return
         local = self._accumulate(actual._compute_part, lossfun, args, kwds,
                                  forward_anyway=collective)
         if self._no_sync_depth:
@@ -584,9 +604,10 @@ def create_multi_node_optimizer(actual_optimizer, communicator, zero_fill=True,
         overlap: exchange the gradients in buckets during backward, each as soon as its
             gradients are final (see ``dchain.distributed.overlap``); off by default (on
             the CPU it helps only where each rank has a spare core: docs/performance.md).
-            Not with shard_optimizer_state, deterministic or zero_fill=False; steps that
-            accumulate (micro-batches, no_sync) and the compressed exchange
-            (``allreduce_grad_dtype``) exchange after backward as without it.
+            Not with shard_optimizer_state, deterministic or zero_fill=False. With
+            accumulation (micro-batches, no_sync) only the last micro-batch's backward
+            overlaps; the compressed exchange (``allreduce_grad_dtype``) exchanges after
+            backward as without it.
         bucket_mb: the size of a bucket, in megabytes of gradients.
 
     With accumulation, the update equals that of the whole batch at once: each micro-batch is

@@ -13,6 +13,8 @@ allreduces are tested (MPI progresses non-blocking collectives only inside MPI c
 update waits for all of them.
 
 The sum is the same as the one allreduce of the whole buffer, so the result is unchanged.
+With accumulation only the last micro-batch's backward is watched (the earlier ones only add
+up locally); its step exchange, with the announced allreduce, comes before its backward.
 """
 from dchain.variable import watch_grads
 

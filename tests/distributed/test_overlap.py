@@ -255,3 +255,27 @@ def test_bucket_mb_must_be_positive(bucket_mb):
     comm = distributed.create_communicator('single')
     with pytest.raises(ValueError, match='bucket_mb must be a positive number'):
         distributed.create_multi_node_optimizer(optimizers.SGD(), comm, bucket_mb=bucket_mb)
+
+
+@pytest.mark.mpi
+def test_with_micro_batches_only_the_last_one_overlaps(monkeypatch):
+    comm = distributed.create_communicator('mpi')
+    if comm.size < 2:
+        pytest.skip('needs 2 ranks')
+    log = []
+    original = overlap_module.OverlappedExchange.watch
+
+    def watch(self):
+        log.append('watch')
+        return original(self)
+
+    monkeypatch.setattr(overlap_module.OverlappedExchange, 'watch', watch)
+    batches = batches_of([9 * comm.size] * 3)
+    model, _ = train(comm, OPTIMIZERS['Adam'], batches, overlap=True, bucket_mb=1e-4,
+                     micro_batches=3)
+    # one overlapped backward per step, the last of its three micro-batches (the model is
+    # checked before the first micro-batch, so the first step overlaps too)
+    assert log == ['watch'] * 3
+    reference, _ = train(distributed.create_communicator('single'), OPTIMIZERS['Adam'],
+                         batches, micro_batches=3)
+    assert_close(weights(model), weights(reference))
