@@ -279,3 +279,34 @@ def test_with_micro_batches_only_the_last_one_overlaps(monkeypatch):
     reference, _ = train(distributed.create_communicator('single'), OPTIMIZERS['Adam'],
                          batches, micro_batches=3)
     assert_close(weights(model), weights(reference))
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize('dtype', [numpy.float32, numpy.float16])
+def test_bucketed_allreduce_sums_the_announced_array_in_pieces(dtype):
+    comm = distributed.create_communicator('mpi')
+    array = (numpy.arange(10) + comm.rank).astype(dtype)
+    comm.check_collective('allreduce', numpy.int64, 1, announce=(dtype, 10))
+    buckets = comm.bucketed_allreduce(dtype, 10)
+    buckets.start(array[7:])
+    buckets.test()
+    buckets.start(array[:7])
+    with pytest.raises(RuntimeError, match='pieces adding up to 10'):
+        buckets.start(array[:1])
+    buckets.wait()
+    expected = comm.size * numpy.arange(10) + sum(range(comm.size))
+    numpy.testing.assert_array_equal(array, expected.astype(dtype))
+
+
+@pytest.mark.mpi
+def test_bucketed_allreduce_needs_its_announcement():
+    comm = distributed.create_communicator('mpi')
+    with pytest.raises(RuntimeError, match='the announced allreduce was none'):
+        comm.bucketed_allreduce(numpy.float32, 10)
+    comm.check_collective('allreduce', numpy.int64, 1, announce=(numpy.float32, 10))
+    buckets = comm.bucketed_allreduce(numpy.float32, 10)
+    buckets.start(numpy.zeros(4, numpy.float32))
+    with pytest.raises(RuntimeError, match='4 of the 10 announced elements'):
+        buckets.wait()
+    buckets.start(numpy.zeros(6, numpy.float32))
+    buckets.wait()
