@@ -742,4 +742,3 @@ class Buckets:
         for piece, host in self.staged:
             piece.set(host)
         self.staged = []
-
