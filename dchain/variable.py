@@ -209,8 +209,12 @@ class Variable:
             self._grad_var = _leaf(self.xp.ones_like(self._data))
             if loss_scale is not None:
                 self._grad_var._data *= loss_scale
-        with using_config('enable_backprop', enable_double_backprop):
-            _backward_from([self], retain_grad, keep=(self,))
+        watch, _watch[0] = _watch[0], None  # only the outermost walk reports (see watch_grads)
+        try:
+            with using_config('enable_backprop', enable_double_backprop):
+                _backward_from([self], retain_grad, keep=(self,), watch=watch)
+        finally:
+            _watch[0] = watch
 
     # -- array-like helpers -----------------------------------------------------------------
     def reshape(self, *shape):
@@ -388,12 +392,89 @@ class Parameter(Variable):
         return 'parameter' + Variable.__repr__(self)[len('variable'):]
 
 
-def _backward_from(roots, retain_grad, keep=()):
+class watch_grads:
+    """Report, during the next ``Variable.backward``, when each of some leaves' gradients is
+    final (used by the data-parallel optimizer to start exchanging gradients during backward).
+
+    A context manager: inside it, the outermost ``Variable.backward`` calls ``ready(leaf)``
+    exactly once for each leaf of ``leaves``, as soon as no node still to be visited can add
+    to its gradient (the leaf may have no gradient at all), and ``between()`` after each
+    node it visits. Leaves that nothing reached, or reached only through a nested backward
+    (e.g. inside a function's own backward), are reported when the walk ends, in the order
+    of ``leaves``. Without it backward does no extra work; with it, one walk over the graph
+    counts the nodes that use each leaf.
+    """
+
+    def __init__(self, leaves, ready, between=None):
+        self.leaves = list(leaves)
+        self.ready = ready
+        self.between = between
+
+    def __enter__(self):
+        self._outer, _watch[0] = _watch[0], self
+        return self
+
+    def __exit__(self, *exc):
+        _watch[0] = self._outer
+        return False
+
+    def _start(self, roots):
+        """Count, for each watched leaf, the edges from nodes reachable from ``roots``."""
+        pending = {id(leaf): 0 for leaf in self.leaves}
+        stack = [r.creator for r in roots if r.creator is not None]
+        seen = set()
+        while stack:
+            node = stack.pop()
+            if id(node) in seen or node.inputs is None:
+                continue
+            seen.add(id(node))
+            for x in node.inputs:
+                if x.creator is not None:
+                    stack.append(x.creator)
+                elif id(x) in pending:
+                    pending[id(x)] += 1
+        self._pending = pending
+
+    def _visited(self, node):
+        pending = self._pending
+        for x in node.inputs:
+            key = id(x)
+            count = pending.get(key)
+            if count is not None and x.creator is None:
+                if count <= 1:
+                    del pending[key]
+                    self.ready(x)
+                else:
+                    pending[key] = count - 1
+        if self.between is not None:
+            self.between()
+
+    def _finish(self):
+        for leaf in self.leaves:
+            if id(leaf) in self._pending:
+                del self._pending[id(leaf)]
+                self.ready(leaf)
+
+
+_watch = [None]  # the active watch_grads, if any
+
+
+def _backward_from(roots, retain_grad, keep=(), watch=None):
     """The core of backward: visit creators by descending rank and deliver gradients.
 
     ``roots`` already hold their ``_grad_var``. Gradients of intermediate variables are freed
-    after use unless ``retain_grad``; variables in ``keep`` always keep theirs.
+    after use unless ``retain_grad``; variables in ``keep`` always keep theirs. ``watch``: a
+    ``watch_grads`` told when each watched leaf's gradient is final.
     """
+    if watch is not None:
+        watch._start(roots)
+        _backward_walk(roots, retain_grad, keep, watch)
+        watch._finish()
+    else:
+        _backward_walk(roots, retain_grad, keep, None)
+
+
+def _backward_walk(roots, retain_grad, keep, watch):
     type_check = config.type_check
     heap = []
     seen = set()
@@ -419,9 +500,9 @@ def _backward_from(roots, retain_grad, keep=()):
                 if y is not None and id(y) not in keep_ids:
                     y._grad_var = None
         indexes = tuple([i for i, x in enumerate(inputs) if x.requires_grad])
-        if not indexes:
-            continue
-        if all(gy is None for gy in grad_outputs):
+        if not indexes or all(gy is None for gy in grad_outputs):
+            if watch is not None:
+                watch._visited(node)
             continue
         gxs = node.backward(indexes, grad_outputs)
         if len(gxs) != len(indexes):
@@ -456,6 +537,8 @@ def _backward_from(roots, retain_grad, keep=()):
                         as_array(gx)).all():
                     raise FloatingPointError('{}.backward: NaN or inf in a gradient'
                                              .format(node.label))
+        if watch is not None:
+            watch._visited(node)
 
 
 def grad(outputs, inputs, grad_outputs=None, grad_inputs=None, set_grad=False,

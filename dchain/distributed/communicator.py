@@ -363,6 +363,20 @@ class MpiCommunicator(CommunicatorBase):
                                      tag=tag, announce=announce)
         return self._allreduce_inplace(buffer, op, call)
 
+    def bucketed_allreduce(self, dtype, count):
+        """Begin the sum-allreduce announced in the last header (``announce=(dtype, count)``,
+        see ``check_collective``) as a ``Buckets``: consecutive pieces of the array, each
+        reduced in place by a non-blocking allreduce as soon as ``start`` is called on it, so
+        that the exchange overlaps with other work (the multi-node optimizer's backward).
+        Every rank must start pieces of the same sizes in the same order."""
+        expected, self._announced = self._announced, None
+        if expected != (numpy.dtype(dtype), int(count)):
+            raise RuntimeError('bucketed_allreduce: the announced allreduce was {}, this one is '
+                               '{}[{}]'.format('none' if expected is None else '{}[{}]'.format(
+                                   *expected), numpy.dtype(dtype), count))
+        self._calls += 1
+        return Buckets(self, numpy.dtype(dtype), int(count), self._calls)
+
     def _allreduce_inplace(self, buffer, op, call):
         if backend.is_gpu_array(buffer) and not self.cuda_aware:
             host = buffer.get()
@@ -694,3 +708,48 @@ class MpiCommunicator(CommunicatorBase):
         source, _ = self._p2p_check('sendrecv', source, 'source', tag)
         return self._p2p_exchange('sendrecv', self._p2p_message('sendrecv', data), dest, source,
                                   mpi_tag)
+
+
+class Buckets:
+    """A sum-allreduce in pieces (from ``MpiCommunicator.bucketed_allreduce``).
+
+    ``start(piece)`` starts the non-blocking reduction of a contiguous array in place;
+    ``test()`` lets MPI progress the started ones (MPI advances non-blocking collectives only
+    inside MPI calls) and says whether all are done; ``wait()`` waits for every piece, which
+    must add up to the announced size, and copies staged GPU pieces back.
+    """
+
+    def __init__(self, comm, dtype, count, call):
+        self.comm, self.dtype, self.count, self.call = comm, dtype, count, call
+        self.started = 0
+        self.requests = []
+        self.staged = []
+
+    def start(self, piece):
+        comm = self.comm
+        if piece.dtype != self.dtype or self.started + piece.size > self.count or \
+                not piece.flags.c_contiguous:
+            raise RuntimeError('Buckets.start: expected contiguous {} pieces adding up to {} '
+                               'elements; got {}[{}] after {}'.format(
+                                   self.dtype, self.count, piece.dtype, piece.size, self.started))
+        self.started += piece.size
+        if backend.is_gpu_array(piece) and not comm.cuda_aware:
+            host = piece.get()
+            self.staged.append((piece, host))
+            piece = host
+        target, mpi_op = comm._mpi_buffer(piece), comm._MPI.SUM
+        if piece.dtype == numpy.float16 and not backend.is_gpu_array(piece):
+            target, mpi_op = comm._float16_sum(piece)
+        self.requests.append(comm._comm.Iallreduce(comm._MPI.IN_PLACE, target, mpi_op))
+
+    def test(self):
+        return bool(self.comm._MPI.Request.Testall(self.requests))
+
+    def wait(self):
+        if self.started != self.count:
+            raise RuntimeError('Buckets.wait: {} of the {} announced elements were started'
+                               .format(self.started, self.count))
+        self.comm._wait(self.requests, 'allreduce', self.call)
+        for piece, host in self.staged:
+            piece.set(host)
+        self.staged = []

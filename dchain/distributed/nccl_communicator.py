@@ -22,6 +22,8 @@ class NcclCommunicator(MpiCommunicator):
 
     name = 'nccl'
 
+    bucketed_allreduce = None  # its exchange runs on a CUDA stream, not in MPI buckets
+
     def __init__(self, mpi_comm=None, timeout=None):
         super().__init__(mpi_comm, timeout)
         cupy = backend._require_cupy("create_communicator('nccl')")

@@ -10,7 +10,8 @@
 3. the forward and backward of the actual optimizer, with the loss gradient scaled by the
    rank's share of the global batch (times the loss scale, if any);
 4. one allreduce (a sum) of the gradients in the actual optimizer's flat gradient buffer
-   (``FlatParameters.grad``), which the fused update then reads in place;
+   (``FlatParameters.grad``), which the fused update then reads in place (with ``overlap``,
+   bucket by bucket during backward: ``dchain.distributed.overlap``);
 5. the actual optimizer's hooks and update.
 
 Ranks with uneven (or empty) shares of a batch therefore still compute the gradient of the
@@ -24,6 +25,7 @@ import numpy
 from dchain import _timeline, backend
 from dchain._accumulation import Accumulation, count_samples
 from dchain.distributed.compression import ExchangeBuffers
+from dchain.distributed.overlap import BucketPlan, OverlappedExchange
 from dchain.distributed.zero import ShardedState
 from dchain.serializers.base import Deserializer
 from dchain.config import using_config
@@ -119,12 +121,14 @@ class MultiNodeOptimizer(Accumulation):
     """
 
     _OWN = ('actual_optimizer', 'communicator', 'zero_fill', 'deterministic', 'step_flags',
-            '_synchronized', '_buffer', '_exchange', 'shard_optimizer_state', '_shards')
+            '_synchronized', '_buffer', '_exchange', 'shard_optimizer_state', '_shards',
+            'overlap', 'bucket_mb', '_plan', '_overlapped')
     backward_passes_per_step = 1   # Horovod's: update calls per step, gradients summed
     _passes = 0
 
     def __init__(self, actual_optimizer, communicator, zero_fill=True, deterministic=False,
-                 backward_passes_per_step=1, shard_optimizer_state=False):
+                 backward_passes_per_step=1, shard_optimizer_state=False, overlap=False,
+                 bucket_mb=25):
         if isinstance(backward_passes_per_step, bool) or not isinstance(
                 backward_passes_per_step, int) or backward_passes_per_step < 1:
             raise ValueError('create_multi_node_optimizer: backward_passes_per_step must be a '
@@ -144,6 +148,27 @@ class MultiNodeOptimizer(Accumulation):
         self._exchange = None
         self.shard_optimizer_state = bool(shard_optimizer_state)
         self._shards = None
+        self.overlap = bool(overlap)
+        self.bucket_mb = bucket_mb
+        self._plan = None
+        self._overlapped = None
+        if isinstance(bucket_mb, bool) or not isinstance(bucket_mb, (int, float)) or \
+                not bucket_mb > 0:
+            raise ValueError('create_multi_node_optimizer: bucket_mb must be a positive number '
+                             '(megabytes), got {!r}'.format(bucket_mb))
+        if self.overlap:
+            refused = [name for name, on in (
+                ('shard_optimizer_state', self.shard_optimizer_state),
+                ('deterministic', deterministic), ('zero_fill=False', not zero_fill)) if on]
+            if refused:
+                raise ValueError('create_multi_node_optimizer: overlap=True cannot be combined '
+                                 'with {} (their exchanges run after backward)'.format(
+                                     ', '.join(refused)))
+            if communicator.size > 1 and getattr(communicator, 'bucketed_allreduce',
+                                                 None) is None:
+                raise ValueError('create_multi_node_optimizer: overlap=True needs a communicator '
+                                 'with bucketed_allreduce (MPI), got {}'.format(
+                                     type(communicator).__name__))
 
     def __getattr__(self, name):
         # Called only for names not found on the wrapper: they are the actual optimizer's.
@@ -255,10 +280,17 @@ class MultiNodeOptimizer(Accumulation):
         if not self._synchronized:
             self._size_lazy_links(lossfun, args, kwds, count)
             self._synchronize(target)
+        self._overlapped = self._begin_overlap(target, announce) \
+            if lossfun is not None else None
         if lossfun is not None:
             if count or collective_forward:
-                actual.compute_grads(lossfun, args, kwds,
-                                     grad_scale=count / total if total else 0.0)
+                if self._overlapped is not None:
+                    with self._overlapped.watch():
+                        actual.compute_grads(lossfun, args, kwds,
+                                             grad_scale=count / total if total else 0.0)
+                else:
+                    actual.compute_grads(lossfun, args, kwds,
+                                         grad_scale=count / total if total else 0.0)
             else:
                 target.cleargrads()
         self._finish_step(target, 1.0 / comm.size if lossfun is None else None,
@@ -303,6 +335,26 @@ class MultiNodeOptimizer(Accumulation):
                 self._size_lazy_links(lossfun, args, kwds, count)
                 self._synchronize(target)
         collective = lossfun is not None and _forward_is_collective(target)
+        if not self._no_sync_depth and self.overlap and lossfun is not None:
+            # the last micro-batch, overlapped: the step exchange (samples and announced
+            # allreduce) comes before its backward, during which the buckets start
+            local = (self._accumulated or 0) + count_samples(args, kwds)
+            flags.set('samples', local)
+            announce = self._gradient_allreduce(target, collective)
+            self._exchange_flags(announce)
+            total = flags.total('samples')
+            self._overlapped = self._begin_overlap(target, announce)
+            if self._overlapped is None:
+                self._accumulate(actual._compute_part, lossfun, args, kwds,
+                                 forward_anyway=collective)
+            else:
+                with self._overlapped.watch():
+                    self._accumulate(actual._compute_part, lossfun, args, kwds,
+                                     forward_anyway=collective)
+            self._end_accumulation()
+            self._finish_step(target, 1.0 / total if total else None, total,
+                              announce is not None)
+            return
         local = self._accumulate(actual._compute_part, lossfun, args, kwds,
                                  forward_anyway=collective)
         if self._no_sync_depth:
@@ -334,12 +386,35 @@ class MultiNodeOptimizer(Accumulation):
             return None  # the compressed exchange makes its own (checked) collectives
         return params[0].dtype, sum(a.size for a in params)
 
+    def _begin_overlap(self, target, announce):
+        """The step's ``OverlappedExchange`` when the gradient allreduce is overlapped with
+        backward: with ``overlap`` on, over several ranks, for an announced allreduce (one
+        buffer, checked in the step exchange); None otherwise."""
+        if not self.overlap or announce is None:
+            return None
+        params = [p for _, p in sorted(target.namedparams(include_uninit=False),
+                                       key=lambda item: item[0])]
+        actual = self.actual_optimizer
+        flat = actual.fused_parameters() if getattr(actual, 'use_fused', False) else None
+        if flat is not None and len(flat.params) == len(params):
+            self._buffer = None
+            buffer, members, views = flat.grad, flat.params, flat._grad_views
+        else:
+            if self._buffer is None or not self._buffer.matches(params):
+                self._buffer = _GradientBuffer(params)
+            (buffer, members, views), = self._buffer.groups
+        if self._plan is None or not self._plan.matches(buffer, members):
+            elements = max(1, int(self.bucket_mb * 2 ** 20) // buffer.dtype.itemsize)
+            self._plan = BucketPlan(buffer, members, views, elements)
+        return OverlappedExchange(self._plan, self.communicator.bucketed_allreduce(*announce))
+
     def _exchange_flags(self, announce=None):
         # the tag carries the update number and the optimizer's configuration: a rank that
         # skipped an update, or whose optimizer differs, is caught here
         actual = self.actual_optimizer
         settings = {'micro_batches': self.micro_batches,
-                    'backward_passes_per_step': self.backward_passes_per_step}
+                    'backward_passes_per_step': self.backward_passes_per_step,
+                    'overlap': self.overlap, 'bucket_mb': self.bucket_mb}
         try:
             self.step_flags.exchange(
                 self.communicator, tag=optimizer_agreement.step_tag(actual, **settings),
@@ -425,6 +500,14 @@ class MultiNodeOptimizer(Accumulation):
                         .format(', '.join(partial)))
         if present is not None and not present.any():
             return
+        overlapped, self._overlapped = self._overlapped, None
+        if overlapped is not None:
+            # the buckets started during backward (zero_fill: every gradient is in a bucket)
+            overlapped.finish()
+            for flat in self._grad_buffers(params):
+                if scale is not None and scale != 1:
+                    flat *= scale
+            return
         exchange_dtype = getattr(comm, 'allreduce_grad_dtype', None)
         for flat in self._grad_buffers(params):
             if comm.size > 1 and exchange_dtype is not None and exchange_dtype != flat.dtype:
@@ -497,7 +580,8 @@ def check_same_model(comm, link):
 
 def create_multi_node_optimizer(actual_optimizer, communicator, zero_fill=True,
                                 deterministic=False, backward_passes_per_step=1,
-                                micro_batches=1, shard_optimizer_state=False):
+                                micro_batches=1, shard_optimizer_state=False, overlap=False,
+                                bucket_mb=25):
     """Wrap ``actual_optimizer`` for data-parallel training over ``communicator``.
 
     Args:
@@ -520,12 +604,21 @@ def create_multi_node_optimizer(actual_optimizer, communicator, zero_fill=True,
 
         shard_optimizer_state: ZeRO stage 1: each rank keeps and updates 1/N of the optimizer
             state (see ``dchain.distributed.zero``).
+        overlap: exchange the gradients in buckets during backward, each as soon as its
+            gradients are final (see ``dchain.distributed.overlap``); off by default (on
+            the CPU it helps only where each rank has a spare core: docs/performance.md).
+            Not with shard_optimizer_state, deterministic or zero_fill=False. With
+            accumulation (micro-batches, no_sync) only the last micro-batch's backward
+            overlaps; the compressed exchange (``allreduce_grad_dtype``) exchanges after
+            backward as without it.
+        bucket_mb: the size of a bucket, in megabytes of gradients.
 
     With accumulation, the update equals that of the whole batch at once: each micro-batch is
     weighted by its samples, over every micro-batch and every rank.
     """
     optimizer = MultiNodeOptimizer(actual_optimizer, communicator, zero_fill, deterministic,
-                                   backward_passes_per_step, shard_optimizer_state)
+                                   backward_passes_per_step, shard_optimizer_state, overlap,
+                                   bucket_mb)
     optimizer.micro_batches = micro_batches
     optimizer._check_micro_batches()
     return optimizer
