@@ -39,7 +39,7 @@ def test_a_late_rank_is_named_in_a_warning_and_the_job_goes_on(tmp_path):
         if comm.rank == 1:
             time.sleep(5)
         total = comm.allreduce(numpy.ones(3))
-        print('rank', comm.rank, 'got', total.tolist(), flush=True)
+        print('rank {} got {}'.format(comm.rank, total.tolist()), flush=True)
         ''', {'DCHAIN_COLLECTIVE_WARN': '1', 'DCHAIN_COLLECTIVE_TIMEOUT': '100'})
     assert result.returncode == 0, result.stderr
     assert ('[rank 0] dchain: warning: allreduce (call #2) has waited 1 s '

@@ -24,10 +24,12 @@ def test_exposed_windows_are_freed_at_exit(tmp_path):
     script = tmp_path / 'job.py'
     script.write_text(textwrap.dedent('''\
         import atexit
+        import sys
         import numpy
-        # registered before the communicator's exit check, so it runs after it
-        atexit.register(lambda: print('freed after the exit check:', exposed.window is None,
-                                      flush=True))
+        # registered before the communicator's exit check, so it runs after it; one write per
+        # line, as mpirun interleaves the ranks' output between writes
+        atexit.register(lambda: (sys.stdout.write('freed after the exit check: {}\\n'.format(
+            exposed.window is None)), sys.stdout.flush()))
         from dchain import distributed
         comm = distributed.create_communicator('mpi')
         exposed = comm.expose(numpy.arange(4.0))  # as ShardedState does
