@@ -104,7 +104,6 @@ class CommunicatorBase:
                 param.grad = param.xp.zeros_like(param.data)
             param.grad = self.allreduce(param.grad, 'mean')
 
-
     # -- point to point on arrays (ChainerMN's send/recv; distributed.functions build on them) --
     def send(self, data, dest, tag=0):
         """Send an array, or a tuple or list of arrays, to rank ``dest`` (see MpiCommunicator)."""

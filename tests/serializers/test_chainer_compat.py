@@ -145,7 +145,7 @@ def test_chainer_saved_none(tmp_path, name, load):
     def lazy():
         chain = dchain.Chain()
         with chain.init_scope():
-            chain.l = L.Linear(None, 3)
+            chain.l = L.Linear(None, 3)  # noqa: E741 (the fixture's key is 'l/W')
         return chain
 
     chain = lazy()

@@ -11,7 +11,7 @@ import numpy
 import pytest
 
 import dchain
-from dchain.training import checkpoints, extensions
+from dchain.training import checkpoints
 
 from .test_training_run import _params, _trainer
 
