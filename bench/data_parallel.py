@@ -17,8 +17,8 @@ mlp-large (784-1000-1000-10, ReLU, Adam), 100 samples per rank per step. Phases:
 - ``Allreduce``: one in-place allreduce of the 1.8 M float32 gradient through dchain's
   communicator.
 
-Prints each phase's median ms per step (rank 0's) with its quartiles, and the ratios the
-issue asks for. The machine is shared: read medians and ratios, not single numbers.
+Prints each phase's median ms per step (rank 0's) with its quartiles, and the ratios with their
+targets (docs/performance.md). The machine is shared: read medians and ratios, not single numbers.
 """
 import argparse
 import statistics

@@ -21,9 +21,9 @@ RATIOS = [
     ('cnn', 'dchain / Chainer', ('cnn', 'dchain'), ('cnn', 'chainer'), 0.6),
     ('cnn', 'dchain / PyTorch', ('cnn', 'dchain'), ('cnn', 'pytorch'), 1.5),
     ('dp-2', '2-rank step / 1-rank step', ('dp-2: 2 ranks', 'dchain'),
-     ('dp-2: 1 rank', 'dchain'), 1.05),
+     ('dp-2: 1 rank', 'dchain'), 1.10),
     ('dp-2', '(2-rank - 1-rank step) / Allreduce', ('dp-2: 2 ranks', 'dchain'),
-     (('dp-2: 1 rank', 'dchain'), ('dp-2: Allreduce', 'floor')), 1.0),
+     (('dp-2: 1 rank', 'dchain'), ('dp-2: Allreduce', 'floor')), 1.2),
     ('dp-2', '2-rank step / ChainerMN 2-rank step', ('dp-2: 2 ranks', 'dchain'),
      ('dp-2: 2 ranks', 'chainer'), 0.95),
     ('dp-2', '2-rank step / PyTorch DDP 2-rank step', ('dp-2: 2 ranks', 'dchain'),
@@ -265,6 +265,8 @@ def machine_lines(machine, settings):
             info.get('blas_core', '?'), ', ' + extras if extras else '',
             ', ' + ' '.join(info['mpi'].split()) if 'mpi' in info else ''))
     lines.append('- Settings: {}.'.format(settings))
+    if machine.get('command'):
+        lines.append('- Command: `OMP_NUM_THREADS=1 {}`.'.format(machine['command']))
     return lines
 
 

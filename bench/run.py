@@ -293,6 +293,10 @@ def main(argv=None):
             results = json.load(handle)
     else:
         results = measure_all(args, say)
+        # The command that produced the numbers, for the report (without the output options).
+        kept = [arg for arg in (sys.argv[1:] if argv is None else argv)
+                if arg != '--write-docs']
+        results['machine']['command'] = ' '.join(['python', 'bench/run.py'] + kept)
         if args.json:
             with open(args.json, 'w') as handle:
                 json.dump(results, handle, indent=1)

@@ -14,9 +14,10 @@ import argparse
 import os
 import sys
 
+import dchain  # before h5py/NumPy: it sets each rank's BLAS threads (OMP_NUM_THREADS)
+
 import h5py
 
-import dchain
 import dchain.functions as F
 import dchain.links as L
 from dchain import datasets, distributed, optimizers, training

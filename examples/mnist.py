@@ -21,9 +21,10 @@ import os
 import sys
 import warnings
 
+import dchain  # before NumPy: it sets each rank's BLAS threads (OMP_NUM_THREADS)
+
 import numpy
 
-import dchain
 import dchain.functions as F
 import dchain.links as L
 from dchain import datasets, distributed, optimizers, serializers, training

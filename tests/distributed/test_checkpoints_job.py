@@ -253,7 +253,9 @@ SLOW_WRITES = textwrap.dedent('''\
         trainer.extend(extensions.snapshot(savefun=save, autoload=True),
                        trigger=(2, 'iteration'))
     trainer.run()
-    print('rank', comm.rank, 'finished at', trainer.updater.iteration, flush=True)
+    # one write per line: mpirun interleaves the ranks' output between writes
+    sys.stdout.write('rank {{}} finished at {{}}\\n'.format(comm.rank, trainer.updater.iteration))
+    sys.stdout.flush()
     ''')
 
 
