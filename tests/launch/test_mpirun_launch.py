@@ -236,3 +236,12 @@ def test_a_different_mpirun_on_the_path_is_pointed_out(tmp_path, monkeypatch, ca
     monkeypatch.setenv('PATH', '/nonexistent')
     assert launch.find_mpirun() == beside
     assert capsys.readouterr().err == ''
+
+
+def test_a_missing_launcher_names_where_it_was_asked_for(monkeypatch):
+    monkeypatch.setenv('DCHAIN_MPIRUN', 'no-such-mpirun-from-env')
+    with pytest.raises(launch.LaunchError, match='the environment variable DCHAIN_MPIRUN '
+                                                 'no-such-mpirun-from-env: no such executable'):
+        launch.find_mpirun()
+    with pytest.raises(launch.LaunchError, match='--mpirun no-such-mpirun: no such executable'):
+        launch.find_mpirun('no-such-mpirun')
