@@ -8,6 +8,7 @@ import pytest
 from dchain import distributed
 
 
+@pytest.mark.slow
 def test_single_needs_no_mpi():
     code = ('import sys, numpy\n'
             'sys.modules["mpi4py"] = None\n'

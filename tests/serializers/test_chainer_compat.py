@@ -199,6 +199,7 @@ def write_dchain_files(directory):
     numpy.savez(os.path.join(directory, 'dchain_expected.npz'), **expected)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get('CHAINER_PYTHON'),
                     reason='set CHAINER_PYTHON to a Python with Chainer 7.8.1 to run Chainer')
 def test_chainer_loads_dchain_files(tmp_path):
