@@ -257,3 +257,4 @@ def _check_exit():
             comm.check_collective('exit')
         except CollectiveMismatchError as error:
             watchdog.abort('[rank {}] {}'.format(MPI.COMM_WORLD.Get_rank(), error))
+        comm.free_exposed()  # every rank is here: windows can be freed collectively

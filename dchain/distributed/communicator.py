@@ -254,6 +254,7 @@ class MpiCommunicator(CommunicatorBase):
         self.timeout = watchdog.timeout_from_env(timeout)
         self._calls = 0
         self._announced = None
+        self._exposed = []   # live windows, freed together at the program's end
         self._watchdog = watchdog.Watchdog(self._comm, self.timeout)
         self.cuda_aware = os.environ.get('DCHAIN_CUDA_AWARE_MPI', '0') == '1'
         if self.size > 1:
@@ -550,7 +551,17 @@ class MpiCommunicator(CommunicatorBase):
         """Let other ranks read ``array`` without taking part (an MPI window; collective:
         every rank calls it, in the same order)."""
         window = self._MPI.Win.Create(array, comm=self._comm)
-        return _Exposed(array, window)
+        exposed = _Exposed(array, window)
+        self._exposed.append(exposed)
+        return exposed
+
+    def free_exposed(self):
+        """Free every window ``expose`` made that is still open (collective: every rank
+        calls it; the program's end does, after the ranks agreed to exit). A window left
+        open makes MPI's finalize print warnings ('destroying inuse region')."""
+        for exposed in self._exposed:
+            exposed.free()
+        self._exposed = []
 
     def read_exposed(self, exposed, rank, out):
         """Copy ``rank``'s exposed array into ``out`` (one-sided: ``rank`` does not take

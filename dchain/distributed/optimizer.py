@@ -297,8 +297,11 @@ class MultiNodeOptimizer(Accumulation):
             flags.set('samples', count)
             flags.set('uninitialized', any(p.data is None for p in target.params()))
             self._exchange_flags()
-            self._size_lazy_links(lossfun, args, kwds, count)
-            self._synchronize(target)
+            # A micro-batch empty on every rank (the first of a short batch) cannot size lazy
+            # links anywhere: wait for one with samples (agreed facts, so every rank waits).
+            if flags.total('samples') or not flags.any('uninitialized'):
+                self._size_lazy_links(lossfun, args, kwds, count)
+                self._synchronize(target)
         collective = lossfun is not None and _forward_is_collective(target)
         local = self._accumulate(actual._compute_part, lossfun, args, kwds,
                                  forward_anyway=collective)

@@ -212,3 +212,27 @@ def test_backward_passes_position_is_saved_and_a_save_between_steps_warns(tmp_pa
     model4, opt4 = optimizer()
     serializers.load_npz(str(tmp_path / 'plain.npz'), opt4)
     assert opt4._passes == 0
+
+
+@pytest.mark.parametrize('mpi', [False, pytest.param(True, marks=pytest.mark.mpi)])
+@pytest.mark.parametrize('shard', [False, True])
+def test_lazy_links_when_the_first_micro_batch_is_empty_on_every_rank(mpi, shard):
+    """Batches of one sample in 2 micro-batches: the first micro-batch is empty everywhere,
+    so the lazy links are sized (and rank 0's values broadcast) at the second. Each rank
+    draws other initial values here; ranks that sized them alone used their own values (a
+    rank that never had a sample sent a gradient buffer without them)."""
+    comm = distributed.create_communicator('mpi' if mpi else 'single')
+    x, t = make_data(5)
+    model = make_model(lazy=True)
+    dchain.random.seed(comm.rank)
+    optimizer = distributed.create_multi_node_optimizer(
+        optimizers.MomentumSGD(lr=0.2), comm, micro_batches=2,
+        shard_optimizer_state=shard).setup(model)
+    sharded_steps(comm, optimizer, model, 1, 4, x, t)
+    assert optimizer.t == 4
+    expected_model = make_model(lazy=True)
+    dchain.random.seed(0)
+    expected = optimizers.MomentumSGD(lr=0.2).setup(expected_model)
+    for xb, tb in global_batches(x, t, 1, 4):
+        expected.update(expected_model, xb, tb)
+    assert_close(weights(model), weights(expected_model))
