@@ -1,7 +1,7 @@
 """CorrectedMomentumSGD: momentum SGD whose velocity is kept without the learning rate."""
 from dchain import backend
 from dchain import optimizer
-from dchain.optimizers.momentum_sgd import MomentumSGDRule
+from dchain.optimizers.momentum_sgd import MomentumMethod, MomentumSGDRule
 
 _default_hyperparam = optimizer.Hyperparameter()
 _default_hyperparam.lr = 0.01
@@ -34,7 +34,7 @@ class CorrectedMomentumSGDRule(MomentumSGDRule):
         data += scratch
 
 
-class CorrectedMomentumSGD(optimizer.GradientMethod):
+class CorrectedMomentumSGD(MomentumMethod):
     """Momentum SGD with the learning rate applied outside the velocity (Chainer's
     ``CorrectedMomentumSGD``; Goyal et al., "Accurate, Large Minibatch SGD", 2017).
 
@@ -43,14 +43,4 @@ class CorrectedMomentumSGD(optimizer.GradientMethod):
         momentum (float): the decay rate of the velocity (0.9).
     """
 
-    lr = optimizer.HyperparameterProxy('lr')
-    momentum = optimizer.HyperparameterProxy('momentum')
-
-    def __init__(self, lr=_default_hyperparam.lr, momentum=_default_hyperparam.momentum):
-        super().__init__()
-        for name, value in (('lr', lr), ('momentum', momentum)):
-            optimizer.check_real('CorrectedMomentumSGD', name, value)
-            setattr(self.hyperparam, name, value)
-
-    def create_update_rule(self):
-        return CorrectedMomentumSGDRule(self.hyperparam)
+    rule_class = CorrectedMomentumSGDRule
