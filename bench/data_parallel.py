@@ -135,7 +135,7 @@ def main(argv=None):
         medians[name] = statistics.median(samples) * 1e3
         quartiles = statistics.quantiles(samples, n=4)
         print('{} | {:.2f} | {:.2f}-{:.2f}'.format(name, medians[name], quartiles[0] * 1e3,
-                                                  quartiles[2] * 1e3))
+                                                   quartiles[2] * 1e3))
     one, both, two = medians['1 rank, other idle'], medians['1 rank, both ranks'], \
         medians['2 ranks']
     ratios = [

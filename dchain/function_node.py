@@ -169,10 +169,3 @@ def check_same_dtype(label, arrays, names):
         if array.dtype != first:
             raise TypeError('{}: {} and {} must have the same dtype, got {} and {}'.format(
                 label, names[0], name, first, array.dtype))
-
-
-def check_ndim(label, argument, array, ndims):
-    """Refuse ``array`` unless its ndim is one of ``ndims``."""
-    if array.ndim not in ndims:
-        raise ValueError('{}: {} must have {} dimensions, got shape {}'.format(
-            label, argument, ' or '.join(str(n) for n in ndims), array.shape))

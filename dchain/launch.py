@@ -88,11 +88,13 @@ def format_hostfile(hosts, flavor):
 def find_mpirun(requested=None):
     """The launcher to use: ``requested``, else $DCHAIN_MPIRUN, else the PATH, else the one
     installed beside this Python (the ``mpich`` wheel in a virtual environment not activated)."""
-    requested = requested or os.environ.get('DCHAIN_MPIRUN')
+    source = '--mpirun'
+    if not requested and os.environ.get('DCHAIN_MPIRUN'):
+        requested, source = os.environ['DCHAIN_MPIRUN'], 'the environment variable DCHAIN_MPIRUN'
     if requested:
         found = shutil.which(requested)
         if found is None:
-            raise LaunchError('--mpirun {}: no such executable'.format(requested))
+            raise LaunchError('{} {}: no such executable'.format(source, requested))
         return found
     beside = shutil.which('mpirun', path=os.path.dirname(os.path.abspath(sys.executable)))
     found = shutil.which('mpirun') or beside

@@ -40,6 +40,7 @@ def test_to_cpu_passes_host_arrays():
     assert backend.to_cpu([x, None])[0] is x
 
 
+@pytest.mark.slow
 def test_gpu_request_without_cupy_says_how_to_install():
     code = ('import sys; sys.modules["cupy"] = None\n'
             'import dchain\n'
@@ -52,6 +53,7 @@ def test_gpu_request_without_cupy_says_how_to_install():
     assert 'CuPy' in out and 'pip install' in out and 'cupy-cuda12x' in out
 
 
+@pytest.mark.slow
 def test_import_touches_neither_cupy_nor_mpi4py():
     code = ('import sys, dchain, dchain.links, dchain.functions\n'
             'print("cupy" in sys.modules, "mpi4py" in sys.modules)')

@@ -105,6 +105,7 @@ def test_get_dtype_refuses_a_non_dtype():
         dchain.get_dtype(object())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name, expected', [('float64', numpy.float64), ('mixed16', 'mixed16')])
 def test_dtype_from_environment(name, expected):
     code = 'import dchain; print(repr(dchain.config.dtype))'
@@ -115,6 +116,7 @@ def test_dtype_from_environment(name, expected):
         == out.stdout.strip()
 
 
+@pytest.mark.slow
 def test_dtype_from_environment_refuses_a_bad_name():
     env = dict(os.environ, DCHAIN_DTYPE='int8', PYTHONPATH=os.getcwd())
     out = subprocess.run([sys.executable, '-c', 'import dchain'], env=env, capture_output=True,

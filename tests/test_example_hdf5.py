@@ -27,6 +27,7 @@ def run(*args, cwd, ranks=None, **extra_env):
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_writes_the_file_and_trains_from_it(tmp_path):
     result = run('--epoch', '1', '--unit', '50', '--out', 'out', cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -54,11 +55,13 @@ def test_two_ranks_reach_the_same_result(tmp_path):
     assert accuracy_two == pytest.approx(accuracy_one, abs=2e-3)
 
 
+@pytest.mark.slow
 def test_bad_arguments(tmp_path):
     result = run('--prefetch', '-1', cwd=tmp_path)
     assert result.returncode == 2 and '--prefetch must be 0 or more, got -1' in result.stderr
 
 
+@pytest.mark.slow
 def test_full_source_offline_says_so(tmp_path):
     result = run('--source', 'full', '--epoch', '1', cwd=tmp_path,
                  DCHAIN_DATASET_ROOT=str(tmp_path / 'empty-root'))

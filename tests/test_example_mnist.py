@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 EXAMPLE = os.path.join(os.path.dirname(__file__), '..', 'examples', 'mnist.py')
 
 

@@ -4,7 +4,8 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc only')
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc only')]
 
 
 def applied(**env):

@@ -4,6 +4,8 @@ import pytest
 import dchain
 from dchain import reporter as R
 
+from dict_serializer import DictSerializer
+
 
 def test_report_inside_scope_is_prefixed_by_observer():
     reporter = R.Reporter()
@@ -60,19 +62,6 @@ def test_dict_summary_skips_non_scalars_and_serializes():
     assert summary.compute_mean() == {'loss': 2.0, 'acc': 0.75}
     stats = summary.make_statistics()
     assert stats['loss'] == 2.0 and stats['loss.std'] == pytest.approx(1.0)
-
-    class DictSerializer:
-        def __init__(self, store, loading):
-            self.store, self.loading = store, loading
-
-        def __getitem__(self, key):
-            return DictSerializer(self.store.setdefault(key, {}), self.loading)
-
-        def __call__(self, key, value):
-            if self.loading:
-                return self.store[key]
-            self.store[key] = value
-            return value
 
     store = {}
     summary.serialize(DictSerializer(store, False))

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, 'examples', 'tutorial.py')
 
@@ -24,6 +26,7 @@ def test_tutorial_trains_saves_and_reloads(tmp_path):
     assert difference == 0.0
 
 
+@pytest.mark.slow
 def test_tutorial_runs_as_a_script(tmp_path):
     environment = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''),
                        OMP_NUM_THREADS='1')

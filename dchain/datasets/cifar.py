@@ -40,8 +40,8 @@ def _reconstruct():
 class _ArrayUnpickler(pickle.Unpickler):
     # the batches hold a dict of lists, strings and one uint8 array: nothing else is built
     # (_codecs.encode turns text into bytes: how Python 3's protocol 2 stores bytes)
-    _allowed = {('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray',
-                                                             '_reconstruct'),
+    _allowed = {('numpy.core.multiarray', '_reconstruct'),
+                ('numpy._core.multiarray', '_reconstruct'),
                 ('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode')}
 
     def find_class(self, module, name):

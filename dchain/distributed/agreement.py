@@ -12,8 +12,9 @@ wildcard there and adds nothing. Because the header is a sum, a few int64 values
 ride on it (the multi-node optimizer's per-update exchange of sample counts and step flags
 does), and it can announce a later sum-allreduce that then needs no header of its own (the
 gradient allreduce), so a data-parallel step makes no more round trips than without the
-check. When a field disagrees, every rank learns it from the same reduced header, gathers every rank's header (one more small
-collective), and raises ``CollectiveMismatchError`` naming what differs, e.g.
+check. When a field disagrees, every rank learns it from the same reduced header, gathers
+every rank's header (one more small collective), and raises ``CollectiveMismatchError``
+naming what differs, e.g.
 ``allreduce #57: rank 0 sends float32[8], rank 1 sends float64[8]``. Under mpirun the
 uncaught error then aborts the job; nothing waits for a timeout and no garbage arrives.
 """

@@ -104,7 +104,6 @@ class CommunicatorBase:
                 param.grad = param.xp.zeros_like(param.data)
             param.grad = self.allreduce(param.grad, 'mean')
 
-
     # -- point to point on arrays (ChainerMN's send/recv; distributed.functions build on them) --
     def send(self, data, dest, tag=0):
         """Send an array, or a tuple or list of arrays, to rank ``dest`` (see MpiCommunicator)."""
@@ -144,15 +143,15 @@ class SingleCommunicator(CommunicatorBase):
         return x.copy()
 
     def bcast(self, x, root=0):
-        _check_root(root, 1)
+        _check_root('bcast', root, 1)
         return x
 
     def bcast_obj(self, obj, max_buf_len=None, root=0):
-        _check_root(root, 1)
+        _check_root('bcast_obj', root, 1)
         return obj
 
     def gather_obj(self, obj, root=0):
-        _check_root(root, 1)
+        _check_root('gather_obj', root, 1)
         return [obj]
 
     def allgather_obj(self, obj, tag=0):
@@ -221,9 +220,9 @@ def _is_array(value):
     return isinstance(value, numpy.ndarray) or backend.is_gpu_array(value)
 
 
-def _check_root(root, size):
+def _check_root(operation, root, size):
     if not 0 <= root < size:
-        raise ValueError('root must be a rank in [0, {}), got {}'.format(size, root))
+        raise ValueError('{}: root must be a rank in [0, {}), got {}'.format(operation, size, root))
 
 
 class MpiCommunicator(CommunicatorBase):
@@ -441,7 +440,7 @@ class MpiCommunicator(CommunicatorBase):
 
     def _bcast_meta(self, x, root):
         """Check the call (the root's dtype and size), then send the root's array metadata."""
-        _check_root(root, self.size)
+        _check_root('bcast', root, self.size)
         if self.rank == root:
             _check_array('bcast', x)
             meta = (x.shape, x.dtype.str, backend.is_gpu_array(x))
@@ -487,7 +486,7 @@ class MpiCommunicator(CommunicatorBase):
 
     def bcast_obj(self, obj, max_buf_len=None, root=0):
         """Return ``root``'s object on every rank (any picklable object, any size)."""
-        _check_root(root, self.size)
+        _check_root('bcast_obj', root, self.size)
         call = self.check_collective('bcast_obj', 'object', root=root)
         return self._bcast_object(obj, root, call, 'bcast_obj')
 
@@ -528,7 +527,7 @@ class MpiCommunicator(CommunicatorBase):
 
     def gather_obj(self, obj, root=0):
         """A list of every rank's object on ``root`` (None on the others)."""
-        _check_root(root, self.size)
+        _check_root('gather_obj', root, self.size)
         return self._gather_objects(obj, root, 'gather_obj')
 
     def allgather_obj(self, obj, tag=0):

@@ -3,8 +3,9 @@
 Arrays on the GPU are reduced and broadcast by NCCL on the current stream; the NCCL unique id
 is created on rank 0 and broadcast over MPI. Host arrays and Python objects still go through
 MPI. Every collective is first checked over MPI like the MPI communicator's (one tiny header
-allreduce: same operation, dtype, count on every rank). Completion is awaited through the same watchdog as MPI collectives, so a rank that never
-joins makes the job abort with a message rather than hang.
+allreduce: same operation, dtype, count on every rank). Completion is awaited through the
+same watchdog as MPI collectives, so a rank that never joins makes the job abort with a
+message rather than hang.
 """
 import numpy
 

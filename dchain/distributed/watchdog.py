@@ -32,18 +32,20 @@ _installed = False
 
 def timeout_from_env(timeout=None):
     """The collective timeout: the argument, else $DCHAIN_COLLECTIVE_TIMEOUT, else 1800 s."""
+    source = 'timeout'
     if timeout is None:
         value = os.environ.get('DCHAIN_COLLECTIVE_TIMEOUT')
         if value is None:
             return DEFAULT_TIMEOUT
+        source = 'the environment variable DCHAIN_COLLECTIVE_TIMEOUT'
         try:
             timeout = float(value)
         except ValueError:
-            raise ValueError('DCHAIN_COLLECTIVE_TIMEOUT must be a number of seconds, got {!r}'
-                             .format(value)) from None
+            raise ValueError('create_communicator: {} must be a number of seconds, got {!r}'
+                             .format(source, value)) from None
     if timeout <= 0:
-        raise ValueError('create_communicator: timeout must be positive seconds, got {}'
-                         .format(timeout))
+        raise ValueError('create_communicator: {} must be positive seconds, got {}'
+                         .format(source, timeout))
     return float(timeout)
 
 

@@ -1,13 +1,14 @@
 """CorrectedMomentumSGD: momentum SGD whose velocity is kept without the learning rate."""
 from dchain import backend
 from dchain import optimizer
+from dchain.optimizers.momentum_sgd import MomentumMethod, MomentumSGDRule
 
 _default_hyperparam = optimizer.Hyperparameter()
 _default_hyperparam.lr = 0.01
 _default_hyperparam.momentum = 0.9
 
 
-class CorrectedMomentumSGDRule(optimizer.UpdateRule):
+class CorrectedMomentumSGDRule(MomentumSGDRule):
     """The update rule of CorrectedMomentumSGD; its state is the velocity ``v``.
 
     ``v = momentum * v - grad``, ``param += lr * v``. Unlike MomentumSGD, a change of ``lr``
@@ -19,18 +20,8 @@ class CorrectedMomentumSGDRule(optimizer.UpdateRule):
         lr, momentum: as in CorrectedMomentumSGD (None: the parent's).
     """
 
-    work_arrays = 1
-
     def __init__(self, parent_hyperparam=None, lr=None, momentum=None):
-        super().__init__(parent_hyperparam or _default_hyperparam)
-        self.set_hyperparams(lr=lr, momentum=momentum)
-
-    def init_state(self, param):
-        self.state['v'] = param.xp.zeros_like(param.data)
-
-    def step_coefficients(self):
-        hp = self.hyperparam
-        return hp.lr, hp.momentum
+        super().__init__(parent_hyperparam or _default_hyperparam, lr, momentum)
 
     def update_arrays(self, coefficients, data, grad, state, work):
         xp = backend.get_array_module(data)
@@ -43,7 +34,7 @@ class CorrectedMomentumSGDRule(optimizer.UpdateRule):
         data += scratch
 
 
-class CorrectedMomentumSGD(optimizer.GradientMethod):
+class CorrectedMomentumSGD(MomentumMethod):
     """Momentum SGD with the learning rate applied outside the velocity (Chainer's
     ``CorrectedMomentumSGD``; Goyal et al., "Accurate, Large Minibatch SGD", 2017).
 
@@ -52,14 +43,4 @@ class CorrectedMomentumSGD(optimizer.GradientMethod):
         momentum (float): the decay rate of the velocity (0.9).
     """
 
-    lr = optimizer.HyperparameterProxy('lr')
-    momentum = optimizer.HyperparameterProxy('momentum')
-
-    def __init__(self, lr=_default_hyperparam.lr, momentum=_default_hyperparam.momentum):
-        super().__init__()
-        for name, value in (('lr', lr), ('momentum', momentum)):
-            optimizer.check_real('CorrectedMomentumSGD', name, value)
-            setattr(self.hyperparam, name, value)
-
-    def create_update_rule(self):
-        return CorrectedMomentumSGDRule(self.hyperparam)
+    rule_class = CorrectedMomentumSGDRule

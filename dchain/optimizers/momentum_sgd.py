@@ -40,23 +40,29 @@ class MomentumSGDRule(optimizer.UpdateRule):
         data += v
 
 
-class MomentumSGD(optimizer.GradientMethod):
+class MomentumMethod(optimizer.GradientMethod):
+    """What the optimizers with a velocity share (MomentumSGD, NesterovAG,
+    CorrectedMomentumSGD): the hyperparameters ``lr`` and ``momentum``, checked, and an update
+    rule of the class ``rule_class`` per parameter."""
+
+    rule_class = MomentumSGDRule
+    lr = optimizer.HyperparameterProxy('lr')
+    momentum = optimizer.HyperparameterProxy('momentum')
+
+    def __init__(self, lr=_default_hyperparam.lr, momentum=_default_hyperparam.momentum):
+        super().__init__()
+        for name, value in (('lr', lr), ('momentum', momentum)):
+            optimizer.check_real(type(self).__name__, name, value)
+            setattr(self.hyperparam, name, value)
+
+    def create_update_rule(self):
+        return self.rule_class(self.hyperparam)
+
+
+class MomentumSGD(MomentumMethod):
     """Momentum SGD.
 
     Args:
         lr (float): the learning rate (0.01).
         momentum (float): the decay rate of the velocity (0.9).
     """
-
-    lr = optimizer.HyperparameterProxy('lr')
-    momentum = optimizer.HyperparameterProxy('momentum')
-
-    def __init__(self, lr=_default_hyperparam.lr, momentum=_default_hyperparam.momentum):
-        super().__init__()
-        optimizer.check_real('MomentumSGD', 'lr', lr)
-        optimizer.check_real('MomentumSGD', 'momentum', momentum)
-        self.hyperparam.lr = lr
-        self.hyperparam.momentum = momentum
-
-    def create_update_rule(self):
-        return MomentumSGDRule(self.hyperparam)

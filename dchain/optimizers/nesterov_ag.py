@@ -1,7 +1,7 @@
 """NesterovAG: Nesterov's accelerated gradient, in the velocity form of Bengio et al. (2012)."""
 from dchain import backend
 from dchain import optimizer
-from dchain.optimizers.momentum_sgd import MomentumSGDRule
+from dchain.optimizers.momentum_sgd import MomentumMethod, MomentumSGDRule
 
 _default_hyperparam = optimizer.Hyperparameter()
 _default_hyperparam.lr = 0.01
@@ -37,7 +37,7 @@ class NesterovAGRule(MomentumSGDRule):
         data -= scratch
 
 
-class NesterovAG(optimizer.GradientMethod):
+class NesterovAG(MomentumMethod):
     """Nesterov's accelerated gradient.
 
     Args:
@@ -45,15 +45,4 @@ class NesterovAG(optimizer.GradientMethod):
         momentum (float): the decay rate of the velocity (0.9).
     """
 
-    lr = optimizer.HyperparameterProxy('lr')
-    momentum = optimizer.HyperparameterProxy('momentum')
-
-    def __init__(self, lr=_default_hyperparam.lr, momentum=_default_hyperparam.momentum):
-        super().__init__()
-        optimizer.check_real('NesterovAG', 'lr', lr)
-        optimizer.check_real('NesterovAG', 'momentum', momentum)
-        self.hyperparam.lr = lr
-        self.hyperparam.momentum = momentum
-
-    def create_update_rule(self):
-        return NesterovAGRule(self.hyperparam)
+    rule_class = NesterovAGRule

@@ -20,13 +20,5 @@ def sum_to_axes(shape, target):
     return axes, lead
 
 
-def size_of_shape(shape):
-    """The number of elements in an array of ``shape``."""
-    size = 1
-    for n in shape:
-        size *= n
-    return size
-
-
 from dchain.utils import argument, type_check  # noqa: E402,F401
 from dchain.utils.walker_alias import WalkerAlias  # noqa: E402,F401

@@ -17,6 +17,7 @@ def test_aliases():
     assert dchain.backends.cuda is cuda
 
 
+@pytest.mark.slow
 def test_import_does_not_load_cupy():
     code = 'import sys, dchain; dchain.cuda.to_cpu(None); print("cupy" in sys.modules)'
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)

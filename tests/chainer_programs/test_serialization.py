@@ -2,8 +2,11 @@
 the model is saved as NPZ and HDF5 in Chainer's key layout and loaded back into new models."""
 import h5py
 import numpy
+import pytest
 
 from porting import check, run_program
+
+pytestmark = pytest.mark.slow  # every test here starts a process
 
 
 def test_save_then_load(tmp_path):

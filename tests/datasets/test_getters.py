@@ -70,7 +70,7 @@ def serve_cifar(server, monkeypatch):
 
 
 @pytest.mark.parametrize('getter, name, make', [(get_cifar10, 'cifar-10', make_cifar10),
-                                                 (get_cifar100, 'cifar-100', make_cifar100)])
+                                                (get_cifar100, 'cifar-100', make_cifar100)])
 def test_cifar_download_convert_and_cache(dataset_root, server, serve_cifar, getter, name,
                                           make):
     (x_train, y_train, x_test, y_test), archive = make(0)

@@ -168,7 +168,6 @@ def test_tuple_dataset_of_h5py_datasets_reads_shuffled_batches(tmp_path):
         numpy.testing.assert_array_equal(xs, x[[4, 1, 4, -1]])
 
 
-
 def test_npy_of_objects_is_refused(tmp_path):
     path = tmp_path / 'objects.npy'
     numpy.save(path, numpy.array([{'a': 1}, None], dtype=object), allow_pickle=True)

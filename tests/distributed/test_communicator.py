@@ -117,5 +117,9 @@ def test_errors(comm):
         comm.allreduce(numpy.ones(2), 'prod')
     with pytest.raises(TypeError, match='allreduce: expected a numpy or cupy array, got list'):
         comm.allreduce([1, 2])
-    with pytest.raises(ValueError, match='root must be a rank in'):
+    with pytest.raises(ValueError, match=r'bcast_obj: root must be a rank in \[0, {}\), '
+                                         'got {}'.format(comm.size, comm.size)):
         comm.bcast_obj(1, root=comm.size)
+    with pytest.raises(ValueError, match=r'gather_obj: root must be a rank in \[0, {}\), '
+                                         'got -1'.format(comm.size)):
+        comm.gather_obj(1, root=-1)

@@ -8,6 +8,7 @@ import pytest
 from dchain import distributed
 
 
+@pytest.mark.slow
 def test_single_needs_no_mpi():
     code = ('import sys, numpy\n'
             'sys.modules["mpi4py"] = None\n'
@@ -64,6 +65,22 @@ def test_bad_timeout(monkeypatch):
     with pytest.raises(ValueError, match="DCHAIN_COLLECTIVE_TIMEOUT must be a number of "
                                          "seconds, got 'soon'"):
         distributed.create_communicator('mpi')
+    monkeypatch.setenv('DCHAIN_COLLECTIVE_TIMEOUT', '-5')
+    with pytest.raises(ValueError, match='create_communicator: the environment variable '
+                                         'DCHAIN_COLLECTIVE_TIMEOUT must be positive seconds, '
+                                         'got -5'):
+        distributed.create_communicator('mpi')
     monkeypatch.delenv('DCHAIN_COLLECTIVE_TIMEOUT')
-    with pytest.raises(ValueError, match='timeout must be positive seconds, got -1'):
+    with pytest.raises(ValueError, match='create_communicator: timeout must be positive '
+                                         'seconds, got -1'):
         distributed.create_communicator('mpi', timeout=-1)
+
+
+def test_single_root_errors_name_the_operation():
+    comm = distributed.create_communicator('single')
+    with pytest.raises(ValueError, match=r'bcast: root must be a rank in \[0, 1\), got 1'):
+        comm.bcast(numpy.ones(2), root=1)
+    with pytest.raises(ValueError, match=r'bcast_obj: root must be a rank in \[0, 1\), got 2'):
+        comm.bcast_obj('b', root=2)
+    with pytest.raises(ValueError, match=r'gather_obj: root must be a rank in \[0, 1\), got -1'):
+        comm.gather_obj(1, root=-1)

@@ -145,10 +145,10 @@ class _Sub(dchain.Chain):
     def __init__(self, n_in, n_out):
         super().__init__()
         with self.init_scope():
-            self.l = L.Linear(n_in, n_out)
+            self.linear = L.Linear(n_in, n_out)
 
     def forward(self, x):
-        return F.tanh(self.l(x))
+        return F.tanh(self.linear(x))
 
 
 def test_multi_node_chain_list_equals_the_model_on_one_rank(comm):
@@ -156,33 +156,33 @@ def test_multi_node_chain_list_equals_the_model_on_one_rank(comm):
     dchain.random.seed(3)   # the same three parts on every rank, for the reference
     first, middle, last = _Sub(4, 5), _Sub(5, 3), _Sub(3, 2)
     x = numpy.random.RandomState(0).randn(6, 4).astype(numpy.float32)
-    reference = [p.array.copy() for p in (first.l.W, middle.l.W, last.l.W)]
+    reference = [p.array.copy() for p in (first.linear.W, middle.linear.W, last.linear.W)]
     if comm.rank == 0:
         model = distributed.MultiNodeChainList(comm)
         model.add_link(first, rank_in=None, rank_out=1)
         model.add_link(last, rank_in=1, rank_out=None)
         y = model(x)
         F.sum(y * y).backward()
-        got = {'first': first.l.W.grad.copy(), 'last': last.l.W.grad.copy()}
+        got = {'first': first.linear.W.grad.copy(), 'last': last.linear.W.grad.copy()}
     elif comm.rank == 1:
         model = distributed.MultiNodeChainList(comm)
         model.add_link(middle, rank_in=0, rank_out=0)
         delegate = model()
         assert delegate.shape == (0,)
         delegate.backward()
-        got = {'middle': middle.l.W.grad.copy()}
+        got = {'middle': middle.linear.W.grad.copy()}
     else:
         return
     for link, w in zip((first, middle, last), reference):
         link.cleargrads()
-        numpy.testing.assert_array_equal(link.l.W.array, w)
+        numpy.testing.assert_array_equal(link.linear.W.array, w)
     y_ref = last(middle(first(x)))
     if comm.rank == 0:
         numpy.testing.assert_allclose(y.array, y_ref.array, rtol=1e-5)
     F.sum(y_ref * y_ref).backward()
     links = {'first': first, 'middle': middle, 'last': last}
     for name, grad in got.items():
-        numpy.testing.assert_allclose(grad, links[name].l.W.grad, rtol=1e-4, atol=1e-6)
+        numpy.testing.assert_allclose(grad, links[name].linear.W.grad, rtol=1e-4, atol=1e-6)
 
 
 def test_gather_to_root_and_gradients_back(comm):

@@ -6,6 +6,8 @@ import pytest
 from dchain import distributed
 from dchain.distributed.iterators import shard_bounds
 
+from dict_serializer import DictSerializer
+
 
 def ranks(size):
     """The (rank, size) view each rank's iterator has of its communicator."""
@@ -75,22 +77,6 @@ def test_epoch_detail_and_previous():
     assert it.epoch_detail == 0.5 and it.previous_epoch_detail == 0
     next(it)
     assert it.epoch == 1 and it.is_new_epoch and it.epoch_detail == 1.0
-
-
-class DictSerializer:
-    """Saves into or loads from a dict, following Chainer's serializer protocol."""
-
-    def __init__(self, store, loading):
-        self.store, self.loading = store, loading
-
-    def __getitem__(self, key):
-        return DictSerializer(self.store.setdefault(key, {}), self.loading)
-
-    def __call__(self, key, value):
-        if self.loading:
-            return self.store[key]
-        self.store[key] = value
-        return value
 
 
 @pytest.mark.parametrize('size_before,size_after', [(2, 1), (1, 3), (3, 2)])

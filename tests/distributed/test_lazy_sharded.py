@@ -9,22 +9,10 @@ from dchain import distributed
 from dchain.dataset import concat_examples
 from dchain.datasets import HDF5Dataset
 
+from dict_serializer import DictSerializer
+
 N = 29
 BATCH = 6
-
-
-class DictSerializer:
-    def __init__(self, store, loading):
-        self.store, self.loading = store, loading
-
-    def __getitem__(self, key):
-        return DictSerializer(self.store.setdefault(key, {}), self.loading)
-
-    def __call__(self, key, value):
-        if self.loading:
-            return self.store[key]
-        self.store[key] = value
-        return value
 
 
 @pytest.fixture

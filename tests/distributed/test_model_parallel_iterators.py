@@ -98,7 +98,7 @@ def test_multi_node_iterator_resumes_from_the_masters_snapshot():
     _, resumed = run_multi_node(comm, 0, 10, 4, 0)
     serializers.load_npz(io.BytesIO(payload), resumed)
     assert (resumed.epoch, resumed.current_position) == (iterator.epoch,
-                                                          iterator.current_position)
+                                                         iterator.current_position)
     after = [batch_ids(next(resumed)) for _ in range(3)]
     expected = [ids for ids, _, _ in reference_batches(10, 4, 6)[3:]]
     assert after == expected

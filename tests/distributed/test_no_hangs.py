@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip('mpi4py')
 MPIRUN = shutil.which('mpirun', path=os.path.dirname(sys.executable) + os.pathsep +
                       os.environ.get('PATH', ''))
-pytestmark = pytest.mark.skipif(MPIRUN is None, reason='mpirun not found')
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(MPIRUN is None, reason='mpirun not found')]
 
 
 def run_job(tmp_path, body, env=None, limit=120):

@@ -10,16 +10,7 @@ from dchain import distributed
 from dchain.dataset import DatasetMixin
 from dchain.iterators import MultiprocessIterator, multiprocess_iterator
 
-
-class DictSerializer:
-    def __init__(self, store, loading):
-        self.store, self.loading = store, loading
-
-    def __call__(self, key, value):
-        if self.loading:
-            return self.store[key]
-        self.store[key] = value
-        return value
+from dict_serializer import DictSerializer
 
 
 def ranks(size):

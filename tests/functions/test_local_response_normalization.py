@@ -28,7 +28,7 @@ def test_forward_matches_numpy(xp, rng, params, shape, dtype):
     y = F.local_response_normalization(xp.asarray(x, dtype), **params)
     assert y.dtype == dtype and y.shape == shape
     expected = _reference(x.astype(dtype), **{**dict(n=5, k=2, alpha=1e-4, beta=0.75),
-                                             **params})
+                                              **params})
     tol = {numpy.float16: 5e-3, numpy.float32: 1e-6, numpy.float64: 1e-12}[dtype]
     assert_allclose(y.data, expected, atol=tol, rtol=tol)
 

@@ -31,7 +31,7 @@ def test_negative_sampling(xp, rng, reduce):
         if t[i] == -1:
             continue
         expected[i] = _softplus(-x[i] @ W[t[i]]) + sum(_softplus(x[i] @ W[s])
-                                                      for s in samples[i, 1:])
+                                                       for s in samples[i, 1:])
     assert_allclose(loss.data, expected.sum() if reduce == 'sum' else expected, atol=1e-10)
     gy = None if reduce == 'sum' else xp.asarray(rng.standard_normal(4))
     check_backward(lambda a, b: F.negative_sampling(a, xp.asarray(t), b, _fixed_sampler(xp), 2,

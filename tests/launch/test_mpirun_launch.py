@@ -48,6 +48,7 @@ def printed_command(stderr):
     return [line for line in stderr.splitlines() if line.startswith('dchain.launch: ')][-1]
 
 
+@pytest.mark.slow
 @needs_mpirun
 def test_two_ranks_from_an_mpich_hostfile(tmp_path):
     (tmp_path / 'hosts').write_text('# this machine, two slots\nlocalhost:2\n')
@@ -60,6 +61,7 @@ def test_two_ranks_from_an_mpich_hostfile(tmp_path):
             "'a b' --c".format(MPIRUN, sys.executable)
 
 
+@pytest.mark.slow
 @needs_mpirun
 def test_other_format_is_converted_and_n_defaults_to_the_slots(tmp_path):
     flavor = launch.mpi_flavor(MPIRUN)
@@ -74,6 +76,7 @@ def test_other_format_is_converted_and_n_defaults_to_the_slots(tmp_path):
     assert not os.path.exists(converted)        # removed once the job ended
 
 
+@pytest.mark.slow
 @needs_mpirun
 def test_module_after_double_dash_and_the_jobs_exit_status(tmp_path):
     result = run_launch(tmp_path, '-n', '2', '--', '-m', 'mpi4py', 'who.py', 'fail')
@@ -82,6 +85,7 @@ def test_module_after_double_dash_and_the_jobs_exit_status(tmp_path):
         printed_command(result.stderr)
 
 
+@pytest.mark.slow
 @needs_mpirun
 def test_sigterm_ends_every_rank(tmp_path):
     (tmp_path / 'sleep.py').write_text(textwrap.dedent('''\
@@ -110,6 +114,7 @@ def test_sigterm_ends_every_rank(tmp_path):
     assert ranks == ''
 
 
+@pytest.mark.slow
 @needs_mpirun
 def test_max_restarts_runs_a_failing_job_again_up_to_k_times(tmp_path):
     result = run_launch(tmp_path, '-n', '2', '--max-restarts', '2', 'who.py', 'fail')
@@ -124,6 +129,7 @@ def test_max_restarts_runs_a_failing_job_again_up_to_k_times(tmp_path):
         'dchain.launch: the job ended with status 3; no restarts left (2 made)']
 
 
+@pytest.mark.slow
 @needs_mpirun
 def test_a_job_stopped_with_a_snapshot_is_not_restarted(tmp_path):
     (tmp_path / 'stopped.py').write_text(textwrap.dedent('''\
@@ -138,6 +144,7 @@ def test_a_job_stopped_with_a_snapshot_is_not_restarted(tmp_path):
     assert 'the job ended' not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('line, number', [
     ('node1:two', 2), ('node1 slots=x', 2), ('node1 foo', 2), ('node1:2 slots=3', 2),
     (':4', 2), ('node1 slots=2 cpus=4', 2), ('node1,node2', 2)])
@@ -149,6 +156,7 @@ def test_malformed_hostfile_names_the_line(tmp_path, line, number):
         "or 'host slots=N' (Open MPI), got {!r}".format(number, line) in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('text, message', [
     ('# only a comment\n\n', '--hostfile hosts: no hosts in it'),
     ('node1:0\n', "--hostfile hosts line 1: slots must be at least 1, got 'node1:0'"),
@@ -159,6 +167,7 @@ def test_hostfile_without_slots_is_refused(tmp_path, text, message):
     assert result.returncode == 2 and message in result.stderr
 
 
+@pytest.mark.slow
 def test_command_line_refusals(tmp_path):
     (tmp_path / 'hosts').write_text('node1:2\n')
     cases = [
@@ -236,3 +245,12 @@ def test_a_different_mpirun_on_the_path_is_pointed_out(tmp_path, monkeypatch, ca
     monkeypatch.setenv('PATH', '/nonexistent')
     assert launch.find_mpirun() == beside
     assert capsys.readouterr().err == ''
+
+
+def test_a_missing_launcher_names_where_it_was_asked_for(monkeypatch):
+    monkeypatch.setenv('DCHAIN_MPIRUN', 'no-such-mpirun-from-env')
+    with pytest.raises(launch.LaunchError, match='the environment variable DCHAIN_MPIRUN '
+                                                 'no-such-mpirun-from-env: no such executable'):
+        launch.find_mpirun()
+    with pytest.raises(launch.LaunchError, match='--mpirun no-such-mpirun: no such executable'):
+        launch.find_mpirun('no-such-mpirun')

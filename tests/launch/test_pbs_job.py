@@ -11,7 +11,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 import dchain
+
+pytestmark = pytest.mark.slow  # every test here starts a process
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 PBS_SCRIPT = os.path.join(REPO, 'launch', 'pbs.sh')

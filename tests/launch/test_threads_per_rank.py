@@ -47,6 +47,7 @@ def probe(before='', **variables):
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('variable', ['MPI_LOCALNRANKS', 'OMPI_COMM_WORLD_LOCAL_SIZE',
                                       'MV2_COMM_WORLD_LOCAL_SIZE', 'PALS_LOCAL_SIZE'])
 @pytest.mark.parametrize('ranks', [2, 4])
@@ -58,6 +59,7 @@ def test_mpi_launchers_local_size(variable, ranks):
         CPUS, ranks, variable)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('layout, node, ranks', [
     ('3(x2),1', '0', 3), ('3(x2),1', '1', 3), ('4', '0', 4), ('2,5', '1', 5)])
 def test_slurm_step_tasks_on_this_node(layout, node, ranks):
@@ -67,12 +69,14 @@ def test_slurm_step_tasks_on_this_node(layout, node, ranks):
     assert '/ {} ranks on the node (SLURM_STEP_TASKS_PER_NODE)'.format(ranks) in reason
 
 
+@pytest.mark.slow
 def test_slurm_cpus_per_task_is_the_users_choice():
     omp, openblas, _, reason = probe(SLURM_STEP_ID='0', SLURM_STEP_TASKS_PER_NODE='4',
                                      SLURM_NODEID='0', SLURM_CPUS_PER_TASK='3')
     assert (omp, openblas, reason) == ('3', '3', 'set by dchain: SLURM_CPUS_PER_TASK')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('variables', [
     {},                                                       # one process, no launcher
     {'MPI_LOCALNRANKS': '1'},                                 # one rank on this node
@@ -85,17 +89,20 @@ def test_left_alone_without_several_local_ranks(variables):
     assert probe(**variables) == [None, None, None, None]
 
 
+@pytest.mark.slow
 def test_torque_ppn_under_an_mpi_launcher():
     omp, _, _, reason = probe(PBS_NUM_PPN='2', PMI_RANK='1')
     assert omp == str(max(1, CPUS // 2)) and reason.endswith('(PBS_NUM_PPN)')
 
 
+@pytest.mark.slow
 def test_the_users_settings_win():
     assert probe(MPI_LOCALNRANKS='2', OMP_NUM_THREADS='3') == ['3', None, None, None]
     omp, openblas, mkl, _ = probe(MPI_LOCALNRANKS='2', OPENBLAS_NUM_THREADS='5')
     assert (omp, openblas, mkl) == (str(max(1, CPUS // 2)), '5', str(max(1, CPUS // 2)))
 
 
+@pytest.mark.slow
 def test_nothing_set_once_numpy_is_loaded():
     # Its BLAS has read the variables already: setting them now would only mislead.
     assert probe(before='import numpy', MPI_LOCALNRANKS='2') == [None, None, None, None]
@@ -110,6 +117,7 @@ def test_cpus_divided_by_ranks(monkeypatch, cpus, ranks, expected):
         cpus, ranks)
 
 
+@pytest.mark.slow
 def test_banner_says_where_the_threads_came_from():
     script = PROBE.format(before='') + '''
 from dchain import distributed
@@ -123,6 +131,7 @@ print(distributed.describe(comm, dchain.get_device('@numpy')))
         'node (MPI_LOCALNRANKS))'.format(max(1, CPUS // 2), CPUS) in result.stdout
 
 
+@pytest.mark.slow
 def test_real_mpirun_ranks_share_the_cpus(tmp_path):
     pytest.importorskip('mpi4py')
     from dchain import launch

@@ -163,6 +163,8 @@ def test_hook_attributes_are_chainers():
     assert optimizer_hooks.GradientHardClipping.call_for_each_param
     assert not getattr(optimizer_hooks.GradientClipping, 'call_for_each_param', False)
     assert optimizer_hooks.GradientClipping.name == 'GradientClipping'
+
+
 def test_optimizer_module_aliases():
     from dchain import optimizer, optimizer_hooks
     assert optimizer.WeightDecay is optimizer_hooks.WeightDecay

@@ -70,5 +70,3 @@ FORMATS = {
     'npz': (serializers.save_npz, serializers.load_npz, 'model.npz'),
     'hdf5': (serializers.save_hdf5, serializers.load_hdf5, 'model.h5'),
 }
-
-

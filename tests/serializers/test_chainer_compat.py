@@ -145,7 +145,7 @@ def test_chainer_saved_none(tmp_path, name, load):
     def lazy():
         chain = dchain.Chain()
         with chain.init_scope():
-            chain.l = L.Linear(None, 3)
+            chain.l = L.Linear(None, 3)  # noqa: E741 (the fixture's key is 'l/W')
         return chain
 
     chain = lazy()
@@ -199,6 +199,7 @@ def write_dchain_files(directory):
     numpy.savez(os.path.join(directory, 'dchain_expected.npz'), **expected)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get('CHAINER_PYTHON'),
                     reason='set CHAINER_PYTHON to a Python with Chainer 7.8.1 to run Chainer')
 def test_chainer_loads_dchain_files(tmp_path):

@@ -95,8 +95,9 @@ def test_ignore_names(tmp_path, file_format, rng):
 
 def test_bad_ignore_names(tmp_path, file_format, rng):
     filename = _saved(tmp_path, file_format, Net())
-    with pytest.raises(TypeError, match=file_format[1].__name__ + ': ignore_names must be a key, '
-                                        'a callable or a list of them, got int'):
+    message = (file_format[1].__name__
+               + ': ignore_names must be a key, a callable or a list of them, got int')
+    with pytest.raises(TypeError, match=message):
         file_format[1](str(filename), Net(), ignore_names=[3])
 
 

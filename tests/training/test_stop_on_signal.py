@@ -11,7 +11,7 @@ import numpy
 import pytest
 
 import dchain
-from dchain.training import checkpoints, extensions
+from dchain.training import checkpoints
 
 from .test_training_run import _params, _trainer
 
@@ -110,6 +110,7 @@ def _run_script(tmp_path, body, env=None):
                           capture_output=True, text=True, timeout=120, env=environment)
 
 
+@pytest.mark.slow
 def test_a_second_sigterm_ends_the_process_at_once(tmp_path):
     result = _run_script(tmp_path, '''
         trainer = _trainer(sys.argv[1], (50, 'iteration'), snapshot_every=100)
@@ -128,6 +129,7 @@ def test_a_second_sigterm_ends_the_process_at_once(tmp_path):
     assert not os.path.exists(tmp_path / 'out' / 'snapshot_iter_2')
 
 
+@pytest.mark.slow
 def test_no_step_boundary_within_the_grace_period_ends_at_once(tmp_path):
     result = _run_script(tmp_path, '''
         trainer = _trainer(sys.argv[1], (50, 'iteration'), snapshot_every=100)
@@ -143,6 +145,7 @@ def test_no_step_boundary_within_the_grace_period_ends_at_once(tmp_path):
         in result.stderr
 
 
+@pytest.mark.slow
 def test_without_a_snapshot_extension_sigterm_ends_the_process_as_usual(tmp_path):
     result = _run_script(tmp_path, '''
         trainer = _trainer(sys.argv[1], (50, 'iteration'))
@@ -156,6 +159,7 @@ def test_without_a_snapshot_extension_sigterm_ends_the_process_as_usual(tmp_path
     assert result.returncode == -signal.SIGTERM, result.stderr
 
 
+@pytest.mark.slow
 def test_the_process_exits_with_the_documented_status(tmp_path):
     result = _run_script(tmp_path, '''
         trainer = _trainer(sys.argv[1], (50, 'iteration'), snapshot_every=100)

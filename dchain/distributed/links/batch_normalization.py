@@ -167,4 +167,3 @@ class MultiNodeBatchNormalization(BatchNormalization):
         axes = _reduced_axes(MultiNodeBNFunction.label, x_array, self.avg_mean, self.axis)
         node = MultiNodeBNFunction(self.comm, self.eps, self.avg_mean, self.avg_var, decay, axes)
         return node.apply((x, gamma, beta))[0]
-

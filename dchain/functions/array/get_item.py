@@ -21,7 +21,8 @@ def _normalize(slices, xp):
 def _is_basic(slices):
     """True when indexing makes a view (no integer or boolean arrays), so no index repeats."""
     items = slices if isinstance(slices, tuple) else (slices,)
-    return all(s is None or s is Ellipsis or isinstance(s, (numbers.Integral, slice)) for s in items)
+    return all(s is None or s is Ellipsis or isinstance(s, (numbers.Integral, slice))
+               for s in items)
 
 
 class GetItem(FunctionNode):

@@ -2,7 +2,7 @@
 import numbers
 
 from dchain import backend
-from dchain.function_node import FunctionNode
+from dchain.function_node import FunctionNode, check_same_dtype
 from dchain.functions.array.broadcast import sum_to
 from dchain.variable import Variable
 
@@ -14,10 +14,7 @@ class Where(FunctionNode):
         self.condition = condition
 
     def check_type_forward(self, inputs):
-        x, y = inputs
-        if x.dtype != y.dtype:
-            raise TypeError('where: x and y must have the same dtype, got {} and {}'.format(
-                x.dtype, y.dtype))
+        check_same_dtype(self.label, inputs, ('x', 'y'))
 
     def forward(self, inputs):
         xp = backend.get_array_module(*inputs)

@@ -34,6 +34,35 @@ def as_tuple(label, name, value, ndim, minimum):
     return values
 
 
+def check_arguments(label, x, W, filter_layout, stride, pad, dilate, groups):
+    """Check x and W (at least one spatial axis, W with as many axes, one float dtype) and
+    return stride, pad and dilate as tuples of one int per spatial axis, and groups."""
+    if x.ndim < 3:
+        raise ValueError('{}: x must have shape (N, C, d1, ...) with at least one spatial axis, '
+                         'got {}'.format(label, x.shape))
+    if W.ndim != x.ndim:
+        raise ValueError('{}: W must have {} dimensions {} for x of shape {}, got shape {}'
+                         .format(label, x.ndim, filter_layout, x.shape, W.shape))
+    if x.dtype.kind != 'f' or W.dtype != x.dtype:
+        raise TypeError('{}: x and W must be float arrays of the same dtype, got {} and {}'
+                        .format(label, x.dtype, W.dtype))
+    d = x.ndim - 2
+    return (as_tuple(label, 'stride', stride, d, 1), as_tuple(label, 'pad', pad, d, 0),
+            as_tuple(label, 'dilate', dilate, d, 1),
+            conv_utils.positive_int(label, 'groups', groups))
+
+
+def add_bias(label, y, b, out_channels, dtype):
+    """``y`` plus the bias ``b`` of shape (out_channels,) over its channel axis (b may be None)."""
+    if b is None:
+        return y
+    b = as_variable(b)
+    if b.shape != (out_channels,) or b.dtype != dtype:
+        raise ValueError('{}: b must have shape ({},) and dtype {}, got {} {}'.format(
+            label, out_channels, dtype, b.shape, b.dtype))
+    return y + reshape(b, (1, out_channels) + (1,) * (y.ndim - 2))
+
+
 def _convolution(x, W, stride, pad, cover_all, dilate, groups):
     """The convolution without bias over the ``len(stride)`` spatial axes of x."""
     d = len(stride)
@@ -89,32 +118,14 @@ def convolution_nd(x, W, b=None, stride=1, pad=0, cover_all=False, dilate=1, gro
     """
     label = 'convolution_nd'
     x, W = as_variable(x), as_variable(W)
-    if x.ndim < 3:
-        raise ValueError('{}: x must have shape (N, C, d1, ...) with at least one spatial axis, '
-                         'got {}'.format(label, x.shape))
-    if W.ndim != x.ndim:
-        raise ValueError('{}: W must have {} dimensions (out_channels, C / groups, k1, ...) for '
-                         'x of shape {}, got shape {}'.format(label, x.ndim, x.shape, W.shape))
-    if x.dtype.kind != 'f' or W.dtype != x.dtype:
-        raise TypeError('{}: x and W must be float arrays of the same dtype, got {} and {}'
-                        .format(label, x.dtype, W.dtype))
-    d = x.ndim - 2
-    stride = as_tuple(label, 'stride', stride, d, 1)
-    pad = as_tuple(label, 'pad', pad, d, 0)
-    dilate = as_tuple(label, 'dilate', dilate, d, 1)
-    groups = conv_utils.positive_int(label, 'groups', groups)
+    stride, pad, dilate, groups = check_arguments(
+        label, x, W, '(out_channels, C / groups, k1, ...)', stride, pad, dilate, groups)
     if x.shape[1] != W.shape[1] * groups or W.shape[0] % groups:
         raise ValueError('{}: x of shape {} has {} channels but W of shape {} expects {} '
                          '(groups={})'.format(label, x.shape, x.shape[1], W.shape,
                                               W.shape[1] * groups, groups))
     y = _convolution(x, W, stride, pad, bool(cover_all), dilate, groups)
-    if b is not None:
-        b = as_variable(b)
-        if b.shape != (W.shape[0],) or b.dtype != x.dtype:
-            raise ValueError('{}: b must have shape ({},) and dtype {}, got {} {}'.format(
-                label, W.shape[0], x.dtype, b.shape, b.dtype))
-        y = y + reshape(b, (1, W.shape[0]) + (1,) * d)
-    return y
+    return add_bias(label, y, b, W.shape[0], x.dtype)
 
 
 def convolution_1d(x, W, b=None, stride=1, pad=0, cover_all=False, dilate=1, groups=1):

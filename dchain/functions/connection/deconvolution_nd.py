@@ -11,7 +11,7 @@ from dchain.functions.array.pad import pad as _pad
 from dchain.functions.array.reshape import reshape
 from dchain.functions.array.transpose import transpose
 from dchain.functions.connection import conv_utils
-from dchain.functions.connection.convolution_nd import as_tuple
+from dchain.functions.connection.convolution_nd import add_bias, as_tuple, check_arguments
 from dchain.functions.connection.deconvolution_2d import deconvolution_2d
 from dchain.functions.math.basic_math import add
 from dchain.variable import as_variable
@@ -98,35 +98,16 @@ def deconvolution_nd(x, W, b=None, stride=1, pad=0, outsize=None, dilate=1, grou
     """
     label = 'deconvolution_nd'
     x, W = as_variable(x), as_variable(W)
-    if x.ndim < 3:
-        raise ValueError('{}: x must have shape (N, C, d1, ...) with at least one spatial axis, '
-                         'got {}'.format(label, x.shape))
-    if W.ndim != x.ndim:
-        raise ValueError('{}: W must have {} dimensions (in_channels, out_channels / groups, '
-                         'k1, ...) for x of shape {}, got shape {}'.format(
-                             label, x.ndim, x.shape, W.shape))
-    if x.dtype.kind != 'f' or W.dtype != x.dtype:
-        raise TypeError('{}: x and W must be float arrays of the same dtype, got {} and {}'
-                        .format(label, x.dtype, W.dtype))
+    stride, pad, dilate, groups = check_arguments(
+        label, x, W, '(in_channels, out_channels / groups, k1, ...)', stride, pad, dilate, groups)
     d = x.ndim - 2
-    stride = as_tuple(label, 'stride', stride, d, 1)
-    pad = as_tuple(label, 'pad', pad, d, 0)
-    dilate = as_tuple(label, 'dilate', dilate, d, 1)
     outsize = (None,) * d if outsize is None else as_tuple(label, 'outsize', outsize, d, 1)
-    groups = conv_utils.positive_int(label, 'groups', groups)
     if x.shape[1] != W.shape[0] or W.shape[0] % groups:
         raise ValueError('{}: x of shape {} has {} channels but W of shape {} expects {} '
                          '(groups={})'.format(label, x.shape, x.shape[1], W.shape, W.shape[0],
                                               groups))
     y = _deconvolution(x, W, stride, pad, outsize, dilate, groups)
-    if b is not None:
-        b = as_variable(b)
-        out_channels = W.shape[1] * groups
-        if b.shape != (out_channels,) or b.dtype != x.dtype:
-            raise ValueError('{}: b must have shape ({},) and dtype {}, got {} {}'.format(
-                label, out_channels, x.dtype, b.shape, b.dtype))
-        y = y + reshape(b, (1, out_channels) + (1,) * d)
-    return y
+    return add_bias(label, y, b, W.shape[1] * groups, x.dtype)
 
 
 def deconvolution_1d(x, W, b=None, stride=1, pad=0, outsize=None, dilate=1, groups=1):

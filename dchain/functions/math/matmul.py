@@ -2,7 +2,7 @@
 import numpy
 
 from dchain import backend
-from dchain.function_node import FunctionNode
+from dchain.function_node import FunctionNode, check_same_dtype
 from dchain.functions.array.broadcast import sum_to
 from dchain.functions.array.reshape import reshape
 from dchain.utils import force_array
@@ -34,9 +34,7 @@ class MatMul(FunctionNode):
 
     def check_type_forward(self, inputs):
         a, b = inputs
-        if a.dtype != b.dtype:
-            raise TypeError('matmul: a and b must have the same dtype, got {} and {}'.format(
-                a.dtype, b.dtype))
+        check_same_dtype(self.label, inputs, ('a', 'b'))
         if a.ndim < 2 or b.ndim < 2:
             raise ValueError('matmul: a and b must have at least 2 dimensions here, got shapes '
                              '{} and {}'.format(a.shape, b.shape))

@@ -5,7 +5,7 @@ to the result (ties each get all of it, not a share); ``maximum(x1, x2)`` sends 
 where ``x1 >= x2`` and to ``x2`` elsewhere (``minimum``: ``x1 <= x2``), so ties go to ``x1``.
 """
 from dchain import backend
-from dchain.function_node import FunctionNode, check_dtype
+from dchain.function_node import FunctionNode, check_dtype, check_same_dtype
 from dchain.functions.array.broadcast import sum_to
 from dchain.functions.array.reshape import reshape
 from dchain.functions.math.sum import _keepdims_shape, _normalize_axis
@@ -68,9 +68,7 @@ class _Elementwise(FunctionNode):
     def check_type_forward(self, inputs):
         x1, x2 = inputs
         check_dtype(self.label, 'x1', x1, 'f', 'a float array')
-        if x2.dtype != x1.dtype:
-            raise TypeError('{}: x1 and x2 must have the same dtype, got {} and {}'.format(
-                self.label, x1.dtype, x2.dtype))
+        check_same_dtype(self.label, inputs, ('x1', 'x2'))
 
     def forward(self, inputs):
         xp = backend.get_array_module(*inputs)

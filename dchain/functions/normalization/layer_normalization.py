@@ -1,7 +1,7 @@
 """layer_normalization: normalize each row of a batch of vectors over its units."""
 from dchain import backend
 from dchain.config import config
-from dchain.function_node import FunctionNode
+from dchain.function_node import FunctionNode, check_dtype
 from dchain.functions.normalization.batch_normalization import compute_dtype, normalization_grad
 
 
@@ -14,8 +14,7 @@ class LayerNormalization(FunctionNode):
 
     def check_type_forward(self, inputs):
         x, gamma, beta = inputs
-        if x.dtype.kind != 'f':
-            raise TypeError('layer_normalization: x must be a float array, got {}'.format(x.dtype))
+        check_dtype(self.label, 'x', x, 'f', 'a float array')
         if x.ndim != 2:
             raise ValueError('layer_normalization: x must have 2 dimensions (batch, units), got '
                              'shape {}'.format(x.shape))

@@ -20,7 +20,6 @@ class GRUCell:
     def project(self, params, x):
         return linear(x, params[0], params[2])
 
-
     def step(self, params, xw, h, c):
         x_r, x_z, x_h = split_axis(xw, 3, axis=1)
         h_r, h_z, h_h = split_axis(linear(h, params[1], params[3]), 3, axis=1)

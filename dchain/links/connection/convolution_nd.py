@@ -7,7 +7,52 @@ from dchain.links.connection._parameters import weight_and_bias
 from dchain.links.connection.convolution_2d import check_channels
 
 
-class ConvolutionND(Link):
+class _ConnectionND(Link):
+    """What ConvolutionND and DeconvolutionND share: the argument checks, the parameters W and
+    b, and W's initialization from the first input when ``in_channels`` is None. A subclass
+    gives the filter shape for its input channels."""
+
+    def __init__(self, ndim, in_channels, out_channels, ksize, stride, pad, nobias, initialW,
+                 initial_bias, dilate, groups):
+        super().__init__()
+        label = type(self).__name__
+        if ksize is None:
+            in_channels, out_channels, ksize = None, in_channels, out_channels
+        if isinstance(ndim, bool) or not isinstance(ndim, numbers.Integral) or ndim < 1:
+            raise ValueError('{}: ndim must be a positive int, got {!r}'.format(label, ndim))
+        ndim = int(ndim)
+        check_channels(label, in_channels, out_channels, groups)
+        self.ndim = ndim
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.ksize = as_tuple(label, 'ksize', ksize, ndim, 1)
+        self.stride = as_tuple(label, 'stride', stride, ndim, 1)
+        self.pad = as_tuple(label, 'pad', pad, ndim, 0)
+        self.dilate = as_tuple(label, 'dilate', dilate, ndim, 1)
+        self.groups = groups
+        with self.init_scope():
+            self.W, self.b = weight_and_bias(initialW, initial_bias, nobias, out_channels)
+            if in_channels is not None:
+                self._initialize_params(in_channels)
+
+    def _filter_shape(self, in_channels):
+        raise NotImplementedError
+
+    def _initialize_params(self, in_channels):
+        self.in_channels = in_channels
+        self.W.initialize(self._filter_shape(in_channels))
+
+    def _initialize_from_input(self, x):
+        """Initialize W from the channels of the first input ``x`` when they were not given."""
+        if self.W.data is None:
+            if x.ndim != self.ndim + 2:
+                raise ValueError('{}: x must have {} dimensions (N, C, d1, ...), got shape {}'
+                                 .format(type(self).__name__, self.ndim + 2, x.shape))
+            check_channels(type(self).__name__, x.shape[1], None, self.groups)
+            self._initialize_params(x.shape[1])
+
+
+class ConvolutionND(_ConnectionND):
     """An N-dimensional convolution layer over inputs of shape (N, C, d1, ..., dn).
 
     ``ConvolutionND(ndim, out_channels, ksize)`` (without ``in_channels``) infers the input
@@ -34,40 +79,16 @@ class ConvolutionND(Link):
     def __init__(self, ndim, in_channels, out_channels, ksize=None, stride=1, pad=0,
                  nobias=False, initialW=None, initial_bias=None, cover_all=False, dilate=1,
                  groups=1):
-        super().__init__()
-        label = type(self).__name__
-        if ksize is None:
-            in_channels, out_channels, ksize = None, in_channels, out_channels
-        if isinstance(ndim, bool) or not isinstance(ndim, numbers.Integral) or ndim < 1:
-            raise ValueError('{}: ndim must be a positive int, got {!r}'.format(label, ndim))
-        ndim = int(ndim)
-        check_channels(label, in_channels, out_channels, groups)
-        self.ndim = ndim
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.ksize = as_tuple(label, 'ksize', ksize, ndim, 1)
-        self.stride = as_tuple(label, 'stride', stride, ndim, 1)
-        self.pad = as_tuple(label, 'pad', pad, ndim, 0)
-        self.dilate = as_tuple(label, 'dilate', dilate, ndim, 1)
+        super().__init__(ndim, in_channels, out_channels, ksize, stride, pad, nobias, initialW,
+                         initial_bias, dilate, groups)
         self.cover_all = bool(cover_all)
-        self.groups = groups
-        with self.init_scope():
-            self.W, self.b = weight_and_bias(initialW, initial_bias, nobias, out_channels)
-            if in_channels is not None:
-                self._initialize_params(in_channels)
 
-    def _initialize_params(self, in_channels):
-        self.in_channels = in_channels
-        self.W.initialize((self.out_channels, in_channels // self.groups) + self.ksize)
+    def _filter_shape(self, in_channels):
+        return (self.out_channels, in_channels // self.groups) + self.ksize
 
     def forward(self, x):
         """Convolve ``x`` of shape (N, in_channels, d1, ..., dn)."""
-        if self.W.data is None:
-            if x.ndim != self.ndim + 2:
-                raise ValueError('{}: x must have {} dimensions (N, C, d1, ...), got shape {}'
-                                 .format(type(self).__name__, self.ndim + 2, x.shape))
-            check_channels(type(self).__name__, x.shape[1], None, self.groups)
-            self._initialize_params(x.shape[1])
+        self._initialize_from_input(x)
         return convolution_nd(x, self.W, self.b, self.stride, self.pad, self.cover_all,
                               self.dilate, self.groups)
 

@@ -1,15 +1,11 @@
 """DeconvolutionND, Deconvolution1D and Deconvolution3D: N-dimensional transposed convolution
 layers."""
-import numbers
-
 from dchain.functions.connection.convolution_nd import as_tuple
 from dchain.functions.connection.deconvolution_nd import deconvolution_nd
-from dchain.link import Link
-from dchain.links.connection._parameters import weight_and_bias
-from dchain.links.connection.convolution_2d import check_channels
+from dchain.links.connection.convolution_nd import _ConnectionND
 
 
-class DeconvolutionND(Link):
+class DeconvolutionND(_ConnectionND):
     """An N-dimensional deconvolution (transposed convolution) layer over inputs of shape
     (N, C, d1, ..., dn).
 
@@ -37,40 +33,17 @@ class DeconvolutionND(Link):
     def __init__(self, ndim, in_channels, out_channels, ksize=None, stride=1, pad=0,
                  nobias=False, outsize=None, initialW=None, initial_bias=None, dilate=1,
                  groups=1):
-        super().__init__()
-        label = type(self).__name__
-        if ksize is None:
-            in_channels, out_channels, ksize = None, in_channels, out_channels
-        if isinstance(ndim, bool) or not isinstance(ndim, numbers.Integral) or ndim < 1:
-            raise ValueError('{}: ndim must be a positive int, got {!r}'.format(label, ndim))
-        ndim = int(ndim)
-        check_channels(label, in_channels, out_channels, groups)
-        self.ndim = ndim
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.ksize = as_tuple(label, 'ksize', ksize, ndim, 1)
-        self.stride = as_tuple(label, 'stride', stride, ndim, 1)
-        self.pad = as_tuple(label, 'pad', pad, ndim, 0)
-        self.dilate = as_tuple(label, 'dilate', dilate, ndim, 1)
-        self.outsize = None if outsize is None else as_tuple(label, 'outsize', outsize, ndim, 1)
-        self.groups = groups
-        with self.init_scope():
-            self.W, self.b = weight_and_bias(initialW, initial_bias, nobias, out_channels)
-            if in_channels is not None:
-                self._initialize_params(in_channels)
+        super().__init__(ndim, in_channels, out_channels, ksize, stride, pad, nobias, initialW,
+                         initial_bias, dilate, groups)
+        self.outsize = None if outsize is None else as_tuple(type(self).__name__, 'outsize',
+                                                             outsize, self.ndim, 1)
 
-    def _initialize_params(self, in_channels):
-        self.in_channels = in_channels
-        self.W.initialize((in_channels, self.out_channels // self.groups) + self.ksize)
+    def _filter_shape(self, in_channels):
+        return (in_channels, self.out_channels // self.groups) + self.ksize
 
     def forward(self, x):
         """Deconvolve ``x`` of shape (N, in_channels, d1, ..., dn)."""
-        if self.W.data is None:
-            if x.ndim != self.ndim + 2:
-                raise ValueError('{}: x must have {} dimensions (N, C, d1, ...), got shape {}'
-                                 .format(type(self).__name__, self.ndim + 2, x.shape))
-            check_channels(type(self).__name__, x.shape[1], None, self.groups)
-            self._initialize_params(x.shape[1])
+        self._initialize_from_input(x)
         return deconvolution_nd(x, self.W, self.b, self.stride, self.pad, self.outsize,
                                 self.dilate, self.groups)
 

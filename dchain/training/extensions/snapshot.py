@@ -49,8 +49,9 @@ def snapshot(savefun=None, filename='snapshot_iter_{.updater.iteration}', *, tar
 
     Data-parallel training (a multi-node optimizer over more than one rank): one rank
     writes, rank 0 or else the lowest rank holding the extension; with ``autoload`` the
-    lowest rank holding it picks the newest snapshot that loads and every rank loads that same file, so all ranks
-    continue from the same iteration (the output folder must be visible to every rank).
+    lowest rank holding it picks the newest snapshot that loads and every rank loads that same
+    file, so all ranks continue from the same iteration (the output folder must be visible to
+    every rank).
     While rank 0 writes, the other ranks wait for it beyond the collective timeout.
     """
     if isinstance(savefun, str):

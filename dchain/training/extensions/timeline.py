@@ -115,4 +115,3 @@ class Timeline(extension.Extension):
 
     def serialize(self, serializer):
         """Nothing is saved: a resumed run writes a new timeline."""
-
