@@ -61,3 +61,4 @@ from dchain.functions.connection.deconvolution_nd import (  # noqa: F401
 from dchain.functions.evaluation.binary_accuracy import binary_accuracy  # noqa: F401
 from dchain.functions.normalization.local_response_normalization import (  # noqa: F401
     local_response_normalization)
+from dchain.functions.array.identity import identity  # noqa: F401
