@@ -36,6 +36,9 @@ class Variable:
 
     __slots__ = ('_data', '_grad_var', 'creator', 'rank', 'requires_grad', 'name',
                  '__weakref__', '__dict__')
+    # A leaf's view of a flat gradient buffer: ``backward`` copies the leaf's first gradient
+    # into it while the gradient is still in the cache (see FlatParameters.bind_backward).
+    _grad_into = None
     # Make numpy defer to our operators in ``ndarray + Variable``.
     __array_priority__ = 200
 
@@ -212,7 +215,7 @@ class Variable:
         watch, _watch[0] = _watch[0], None  # only the outermost walk reports (see watch_grads)
         try:
             with using_config('enable_backprop', enable_double_backprop):
-                _backward_from([self], retain_grad, keep=(self,), watch=watch)
+                _backward_from([self], retain_grad, keep=(self,), watch=watch, into=True)
         finally:
             _watch[0] = watch
 
@@ -459,22 +462,33 @@ class watch_grads:
 _watch = [None]  # the active watch_grads, if any
 
 
-def _backward_from(roots, retain_grad, keep=(), watch=None):
+def _backward_from(roots, retain_grad, keep=(), watch=None, into=False):
     """The core of backward: visit creators by descending rank and deliver gradients.
 
     ``roots`` already hold their ``_grad_var``. Gradients of intermediate variables are freed
     after use unless ``retain_grad``; variables in ``keep`` always keep theirs. ``watch``: a
-    ``watch_grads`` told when each watched leaf's gradient is final.
+    ``watch_grads`` told when each watched leaf's gradient is final. ``into``: a leaf's
+    first gradient goes into its ``_grad_into`` view when it has one (not in ``grad()``,
+    which must leave those buffers alone).
     """
     if watch is not None:
         watch._start(roots)
-        _backward_walk(roots, retain_grad, keep, watch)
+        _backward_walk(roots, retain_grad, keep, watch, into)
         watch._finish()
     else:
-        _backward_walk(roots, retain_grad, keep, None)
+        _backward_walk(roots, retain_grad, keep, None, into)
 
 
-def _backward_walk(roots, retain_grad, keep, watch):
+def _written_into(into, gx):
+    """The gradient ``gx`` copied into ``into``, or ``gx`` itself when it does not fit."""
+    data = gx._data
+    if type(data) is not type(into) or data.shape != into.shape or data.dtype != into.dtype:
+        return gx
+    into[...] = data
+    return _leaf(into)
+
+
+def _backward_walk(roots, retain_grad, keep, watch, into=False):
     type_check = config.type_check
     heap = []
     seen = set()
@@ -525,7 +539,12 @@ def _backward_walk(roots, retain_grad, keep, watch):
                         'like the input, got shape {} and dtype {}'.format(
                             node.label, i, xd.shape, xd.dtype, gd.shape, gd.dtype))
             old = x._grad_var
-            x._grad_var = gx if old is None else old + gx
+            if old is not None:
+                x._grad_var = old + gx
+            elif into and x._grad_into is not None and gx.creator is None:
+                x._grad_var = _written_into(x._grad_into, gx)
+            else:
+                x._grad_var = gx
             creator = x.creator
             if creator is not None and id(creator) not in seen:
                 seen.add(id(creator))

@@ -85,6 +85,8 @@ class _GradientBuffer:
             flat = members[0].xp.empty(offsets[-1], members[0].data.dtype)
             views = [flat[offsets[i]:offsets[i + 1]].reshape(p.data.shape)
                      for i, p in enumerate(members)]
+            for param, view in zip(members, views):
+                param._grad_into = view   # backward writes the gradients in (see Variable)
             self.groups.append((flat, members, views))
 
     def matches(self, params):
@@ -122,7 +124,7 @@ class MultiNodeOptimizer(Accumulation):
 
     _OWN = ('actual_optimizer', 'communicator', 'zero_fill', 'deterministic', 'step_flags',
             '_synchronized', '_buffer', '_exchange', 'shard_optimizer_state', '_shards',
-            'overlap', 'bucket_mb', '_plan', '_overlapped')
+            'overlap', 'bucket_mb', '_plan', '_overlapped', '_bound')
     backward_passes_per_step = 1   # Horovod's: update calls per step, gradients summed
     _passes = 0
 
@@ -152,6 +154,7 @@ class MultiNodeOptimizer(Accumulation):
         self.bucket_mb = bucket_mb
         self._plan = None
         self._overlapped = None
+        self._bound = None
         if isinstance(bucket_mb, bool) or not isinstance(bucket_mb, (int, float)) or \
                 not bucket_mb > 0:
             raise ValueError('create_multi_node_optimizer: bucket_mb must be a positive number '
@@ -467,6 +470,9 @@ class MultiNodeOptimizer(Accumulation):
         flat = actual.fused_parameters() if getattr(actual, 'use_fused', False) else None
         if flat is not None and len(flat.params) == len(params):
             self._buffer = None
+            if flat is not self._bound:
+                flat.bind_backward()   # from the next backward on, nothing to gather
+                self._bound = flat
             flat.gather_grads()
             return [flat.grad]
         if self._buffer is None or not self._buffer.matches(params):

@@ -60,6 +60,7 @@ class ShardedState:
         self.paths = [path for path, _ in named]
         saved_states = [p.update_rule.state for p in params]  # from a loaded snapshot
         self.flat = flat = FlatParameters(params)
+        flat.bind_backward()
         size, ranks = flat.size, comm.size
         self.bounds = [size * r // ranks for r in range(ranks + 1)]
         self.counts = [self.bounds[r + 1] - self.bounds[r] for r in range(ranks)]

@@ -75,6 +75,7 @@ class FlatParameters:
 
     Methods:
         gather_grads(): copy the gradients into ``grad``, binding ``param.grad`` to its view.
+        bind_backward(): have backward write the gradients into ``grad`` as they come.
         grads_bound(): whether every ``param.grad`` is its view of ``grad``.
         views(flat): per-parameter views (in the parameters' shapes) of a flat array.
         apply(rule): run ``rule.update_arrays`` over the buffers (the fused update).
@@ -262,6 +263,15 @@ class FlatParameters:
             if grad is None or grad._data is not view:
                 return False
         return True
+
+    def bind_backward(self):
+        """Make ``Variable.backward`` copy each parameter's first gradient straight into its
+        view of ``grad`` (and bind ``param.grad`` to that view) while the gradient is still in
+        the cache, so that ``gather_grads`` then has nothing to copy. Worth it where the flat
+        buffer is read as a whole anyway (the data-parallel exchange); the plain fused update
+        reads the gradients where they are."""
+        for param, view in zip(self.params, self._grad_views):
+            param._grad_into = view
 
     def gather_grads(self):
         """Copy every parameter's gradient into ``grad`` and bind ``param.grad`` to its view,

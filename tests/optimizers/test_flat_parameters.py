@@ -58,6 +58,61 @@ def test_gather_grads_binds_param_grads_to_the_flat_buffer(xp):
     assert_allclose(flat.grad, 2 * expected, atol=0, rtol=0)
 
 
+def _loss(model, x):
+    return dchain.functions.sum(model.l2(dchain.functions.tanh(model.l1(x))))
+
+
+def _plain_grads(x):
+    model = _model(numpy)
+    _loss(model, x).backward()
+    return {path: p.grad.copy() for path, p in model.namedparams()}
+
+
+def test_bind_backward_writes_the_gradients_into_the_flat_buffer():
+    x = numpy.random.default_rng(1).uniform(-1, 1, (5, 3)).astype(numpy.float32)
+    expected = _plain_grads(x)
+    model = _model(numpy)
+    params = list(model.params())
+    flat = FlatParameters(params)
+    flat.bind_backward()
+    for step in range(2):
+        model.cleargrads()
+        _loss(model, x).backward()
+        assert flat.grads_bound()        # nothing left for gather_grads to copy
+        for path, param in model.namedparams():
+            assert_allclose(param.grad, expected[path], atol=0, rtol=0)
+    # a second backward without cleargrads adds up, as without the binding
+    _loss(model, x).backward()
+    for path, param in model.namedparams():
+        assert_allclose(param.grad, 2 * expected[path], atol=0, rtol=0)
+    flat.gather_grads()
+    assert_allclose(flat.grad, 2 * numpy.concatenate(
+        [expected[path].ravel() for path, _ in model.namedparams()]), atol=0, rtol=0)
+
+
+def test_bound_buffers_are_left_alone_by_grad_and_by_shared_gradients():
+    x = numpy.random.default_rng(1).uniform(-1, 1, (5, 3)).astype(numpy.float32)
+    expected = _plain_grads(x)
+    model = _model(numpy)
+    flat = FlatParameters(list(model.params()))
+    flat.bind_backward()
+    _loss(model, x).backward()
+    held = flat.grad.copy()
+    # dchain.grad (e.g. a gradient penalty) must not overwrite the parameters' gradients
+    gw, = dchain.grad([_loss(model, 2 * x)], [model.l1.W])
+    assert not numpy.array_equal(gw.array, expected['/l1/W'])
+    assert_allclose(flat.grad, held, atol=0, rtol=0)
+    # one gradient Variable delivered to two inputs (an addition): only the bound parameter
+    # gets its view; the other input keeps a gradient of its own
+    model.cleargrads()
+    other = dchain.Variable(numpy.zeros(2, numpy.float32))
+    dchain.functions.sum(model.l2.b + other).backward()
+    assert flat.grads_bound() is False          # the others have no gradient
+    assert numpy.shares_memory(model.l2.b.grad, flat.grad)
+    assert not numpy.shares_memory(other.grad, flat.grad)
+    assert_allclose(other.grad, numpy.ones(2), atol=0, rtol=0)
+
+
 def test_views_and_can_pack_refusals():
     model = _model(numpy)
     params = list(model.params())
