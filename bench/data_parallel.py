@@ -3,7 +3,8 @@
 
     OMP_NUM_THREADS=1 mpirun -n 2 python bench/data_parallel.py [--blocks 7] [--steps 15]
 
-mlp-large (784-1000-1000-10, ReLU, Adam), 100 samples per rank per step. Phases:
+mlp-large (784-1000-1000-10, ReLU, Adam), 100 samples per rank per step (``--per-rank``).
+Phases:
 
 - ``1 rank, other idle``: rank 0 steps alone (the 'single' communicator) while rank 1 sleeps;
 - ``1 rank, both ranks``: both ranks step alone at once (the same sharing of the machine as
@@ -11,9 +12,10 @@ mlp-large (784-1000-1000-10, ReLU, Adam), 100 samples per rank per step. Phases:
 - ``2 ranks``: the data-parallel step (float32 exchange);
 - ``2 ranks, float16 exchange``: ``allreduce_grad_dtype='float16'``;
 - ``2 ranks, timeline on``: the step while ``extensions.Timeline`` records;
-- ``2 ranks, accumulate 4``: ``micro_batches=4`` (4 x 25 samples, one exchange);
+- ``2 ranks, accumulate 4``: ``micro_batches=4`` (4 quarters of the batch, one exchange);
 - ``2 ranks, sharded state``: ``shard_optimizer_state=True`` (ZeRO-1);
-- ``4 micro steps, no exchange``: four full steps of 25 samples each on both ranks at once;
+- ``4 micro steps, no exchange``: four full steps of a quarter of the batch each on both
+  ranks at once;
 - ``Allreduce``: one in-place allreduce of the 1.8 M float32 gradient through dchain's
   communicator.
 
@@ -67,7 +69,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--blocks', type=int, default=7)
     parser.add_argument('--steps', type=int, default=15)
+    parser.add_argument('--per-rank', type=int, default=100,
+                        help='samples per rank per step (a multiple of 4; the exchange stays '
+                        '7.2 MB whatever the batch)')
     args = parser.parse_args(argv)
+    if args.per_rank < 4 or args.per_rank % 4:
+        parser.error('--per-rank must be a positive multiple of 4, got {}'.format(args.per_rank))
     from mpi4py import MPI
     world = MPI.COMM_WORLD
     comm = distributed.create_communicator('mpi')
@@ -76,8 +83,9 @@ def main(argv=None):
     comm16 = distributed.create_communicator('mpi', allreduce_grad_dtype='float16')
     single = distributed.create_communicator('single')
     rng = numpy.random.default_rng(comm.rank)
-    x = rng.standard_normal((100, 784)).astype(numpy.float32)
-    t = rng.integers(0, 10, 100).astype(numpy.int32)
+    n = args.per_rank
+    x = rng.standard_normal((n, 784)).astype(numpy.float32)
+    t = rng.integers(0, 10, n).astype(numpy.int32)
     setups = {
         '1 rank, other idle': make(single),
         '1 rank, both ranks': make(single),
@@ -97,8 +105,10 @@ def main(argv=None):
             return
         model, optimizer = setups[name]
         if name == '4 micro steps, no exchange':
+            quarter = len(x) // 4
             for part in range(4):
-                optimizer.update(model, x[25 * part:25 * part + 25], t[25 * part:25 * part + 25])
+                piece = slice(quarter * part, quarter * (part + 1))
+                optimizer.update(model, x[piece], t[piece])
         else:
             optimizer.update(model, x, t)
 
