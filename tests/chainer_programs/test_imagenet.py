@@ -103,7 +103,10 @@ def test_compute_mean_and_train_imagenet(tmp_path):
     stdout = check(run_program(
         'imagenet/train_imagenet.py',
         [train, val, '--arch', 'nin', '--epoch', '2', '--batchsize', '4', '--val_batchsize', '2',
-         '--mean', mean, '--root', str(images), '--test'], tmp_path=tmp_path))
+         '--mean', mean, '--root', str(images), '--test'], tmp_path=tmp_path,
+        # the program draws its weights and order from NumPy's global state and its crops
+        # from Python's, both unseeded: seed them
+        preamble='import random\nimport numpy\nrandom.seed(0)\nnumpy.random.seed(0)\n'))
     assert 'Dtype: float32' in stdout
     result = tmp_path / 'imagenet' / 'result'
     with open(str(result / 'log')) as f:
@@ -111,12 +114,14 @@ def test_compute_mean_and_train_imagenet(tmp_path):
     assert [entry['iteration'] for entry in log] == [1, 2]
     assert all(entry['lr'] == 0.01 for entry in log)
     # Each step sees the same four images of two classes: the first update teaches the model
-    # which two of the 1000 labels occur, so the loss falls from about log(1000). (Chainer
-    # 7.8.1 on these images: main/loss 6.64, 2.20; validation/main/loss 3.19 after the first
-    # step. With lr 0.01 and momentum 0.9 the later steps overshoot, in Chainer as here.)
+    # which two of the 1000 labels occur, so the loss falls from about log(1000) = 6.9.
+    # Over seeds 0-7 of both random states: main/loss 6.4-7.9 then 2.1-5.9, each a fall of
+    # 1.6 or more, and validation/main/loss 2.4-6.0 after the first step; Chainer 7.8.1 running
+    # the same program on the same images and seeds: 6.3-8.3 then 3.0-5.8, validation 3.5-5.8.
+    # (With lr 0.01 and momentum 0.9 the later steps overshoot, in Chainer as here.)
     first, second = log
-    assert first['main/loss'] > 5 and second['main/loss'] < first['main/loss'] - 2
-    assert first['validation/main/loss'] < 5.5
+    assert first['main/loss'] > 5 and second['main/loss'] < first['main/loss'] - 1, log
+    assert first['validation/main/loss'] < 6.5, log
     names = set(os.listdir(str(result)))
     assert {'cg.dot', 'log', 'snapshot_iter_2', 'model_iter_2'} <= names
 
