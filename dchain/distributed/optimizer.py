@@ -395,8 +395,7 @@ class MultiNodeOptimizer(Accumulation):
         buffer, checked in the step exchange); None otherwise."""
         if not self.overlap or announce is None:
             return None
-        params = [p for _, p in sorted(target.namedparams(include_uninit=False),
-                                       key=lambda item: item[0])]
+        params = list(target.params(include_uninit=False))   # the exchange order (below)
         actual = self.actual_optimizer
         flat = actual.fused_parameters() if getattr(actual, 'use_fused', False) else None
         if flat is not None and len(flat.params) == len(params):
@@ -469,6 +468,8 @@ class MultiNodeOptimizer(Accumulation):
         actual = self.actual_optimizer
         flat = actual.fused_parameters() if getattr(actual, 'use_fused', False) else None
         if flat is not None and len(flat.params) == len(params):
+            # (the fused parameters are those of params with an enabled rule, in that order:
+            # as many means the same list)
             self._buffer = None
             if flat is not self._bound:
                 flat.bind_backward()   # from the next backward on, nothing to gather
@@ -482,8 +483,11 @@ class MultiNodeOptimizer(Accumulation):
 
     def _sum_grads(self, target, scale, total, announced=False):
         comm = self.communicator
-        params = [p for _, p in sorted(target.namedparams(include_uninit=False),
-                                       key=lambda item: item[0])]
+        # The order in which the model registers its parameters (which check_same_model
+        # checks is the same on every rank): the order of the actual optimizer's fused
+        # buffer too, so that the exchange's layout is the same whether or not a rank fuses
+        # (a rank where something else holds a parameter's array does not).
+        params = list(target.params(include_uninit=False))
         if not params or total == 0:
             # No rank had a sample (a fact every rank has from the exchange): no gradient.
             for param in params:
@@ -539,8 +543,9 @@ class MultiNodeOptimizer(Accumulation):
 
 def check_same_model(comm, link):
     """Raise ValueError on every rank unless every rank's ``link`` has the same parameters
-    (names, shapes, dtypes, in order). A parameter not yet initialized on a rank matches any
-    shape. Returns rank 0's list of (path, shape, dtype)."""
+    (names, shapes, dtypes), registered in the same order (the order of the gradient
+    exchange). A parameter not yet initialized on a rank matches any shape. Returns rank 0's
+    list of (path, shape, dtype), sorted by path."""
     mine = [(path, None if p.data is None else tuple(p.data.shape),
              None if p.data is None else str(p.data.dtype))
             for path, p in sorted(link.namedparams(), key=lambda item: item[0])]
@@ -548,7 +553,10 @@ def check_same_model(comm, link):
     mine += [('{} ({})'.format(path or '/', type(sub).__name__), (), 'collective forward')
              for path, sub in sorted(link.namedlinks(), key=lambda item: item[0])
              if getattr(sub, 'forward_is_collective', False)]
-    everyone = comm.allgather_obj(mine)
+    order = [path for path, _ in link.namedparams()]
+    everyone = comm.allgather_obj((mine, order))
+    orders = [theirs_order for _, theirs_order in everyone]
+    everyone = [theirs for theirs, _ in everyone]
     reference = everyone[0]
     problems = []
     for rank, theirs in enumerate(everyone[1:], start=1):
@@ -577,6 +585,17 @@ def check_same_model(comm, link):
             if (shape0, dtype0) != (shape1, dtype1):
                 problems.append('parameter {}: rank 0 has shape {} dtype {}, rank {} has shape '
                                 '{} dtype {}'.format(path, shape0, dtype0, rank, shape1, dtype1))
+                break
+    if not problems:
+        for rank, theirs in enumerate(orders[1:], start=1):
+            if theirs != orders[0]:
+                at = next(i for i, (a, b) in enumerate(zip(orders[0], theirs)) if a != b)
+                problems.append('rank 0 registers the parameters in the order {}, rank {} in '
+                                'the order {} (they differ from position {}: {} against {}); '
+                                'the gradients are exchanged in that order, so build the '
+                                'links in the same order on every rank (not from a set)'.format(
+                                    ', '.join(orders[0]), rank, ', '.join(theirs), at,
+                                    orders[0][at], theirs[at]))
                 break
     if problems:
         raise ValueError('create_multi_node_optimizer: the ranks built different models, so '
