@@ -3,7 +3,8 @@
 The multi-node optimizer's per-update exchange of sample counts (``StepFlags``) is a checked
 collective whose tag every rank must pass alike. The tag holds the update number and a 24-bit
 fingerprint of the actual optimizer's configuration (its class, hyperparameters and loss
-scale, and the wrapper's micro_batches and backward_passes_per_step), so that a rank whose
+scale, the parameters whose update is off, and the wrapper's micro_batches and
+backward_passes_per_step), so that a rank whose
 optimizer differs is caught at no extra cost: an extension that changes the learning rate
 registered on rank 0 alone (``ExponentialShift``, ``LinearShift``, a user's), a different
 optimizer, loss scale or number of micro-batches on one rank. Otherwise every rank would apply
@@ -19,15 +20,30 @@ from dchain.distributed.agreement import CollectiveMismatchError
 _BITS = 24
 
 
-def configuration(actual, **settings):
+def configuration(actual, named=False, **settings):
     """What must be the same on every rank's ``actual`` optimizer (and the wrapper's
-    ``settings``, e.g. micro_batches), as a dict."""
+    ``settings``, e.g. micro_batches), as a dict. ``named``: the parameters whose update is
+    off by path (for a message) rather than by position (for the fingerprint)."""
     values = dict(settings, **{'optimizer class': type(actual).__name__})
     hyperparam = getattr(actual, 'hyperparam', None)
     if hyperparam is not None:
         values.update(sorted(hyperparam.get_dict().items()))
     values['loss scale'] = getattr(actual, '_loss_scale', None)
+    values['parameters not updated'] = _not_updated(actual, named)
     return {name: _plain(value) for name, value in values.items()}
+
+
+def _not_updated(actual, named):
+    # a rule disabled on one rank only (disable_update in a rank-local extension) would leave
+    # that parameter behind there, and change the sharded optimizer's slices
+    target = getattr(actual, 'target', None)
+    if target is None:
+        return ()
+    if named:
+        return tuple(path for path, p in target.namedparams()
+                     if p.update_rule is not None and not p.update_rule.enabled)
+    return tuple(i for i, p in enumerate(target.params())
+                 if p.update_rule is not None and not p.update_rule.enabled)
 
 
 def _plain(value):
@@ -56,7 +72,7 @@ def explain(error, comm, actual, **settings):
             'MultiNodeOptimizer.update: the ranks are at different updates ({}): a rank '
             'skipped an update (or made an extra one), so they would average gradients of '
             'different steps'.format(counts), error.operation, error.call, headers) from error
-    mine = configuration(actual, **settings)
+    mine = configuration(actual, named=True, **settings)
     everyone = comm.allgather_obj(mine)
     differences = []
     for name in sorted(set().union(*everyone), key=str):

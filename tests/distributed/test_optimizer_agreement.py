@@ -1,6 +1,8 @@
 """The ranks' optimizers stay alike: a hyperparameter changed on some ranks only (an
 ExponentialShift registered on rank 0 alone), another optimizer or loss scale on one rank, is
 caught at the next update on every rank, with what differs, before the parameters drift."""
+import re
+
 import numpy
 import pytest
 
@@ -117,3 +119,32 @@ def test_other_micro_batches_on_one_rank_are_caught():
     with pytest.raises(CollectiveMismatchError, match='micro_batches: rank 0 has 1, rank 1 '
                                                       'has 2'):
         opt.update(model, x[:4], t[:4])
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize('shard', [False, True])
+def test_a_parameter_frozen_on_one_rank_is_caught(shard):
+    # e.g. disable_update() in an extension that runs on rank 0 alone: that rank would leave
+    # the parameter behind, and the sharded optimizer's slices would not line up
+    comm = _comm_of_two_or_more()
+    x, t = _data(comm)
+    model = L.Classifier(L.Linear(3, 2))
+    opt = distributed.create_multi_node_optimizer(
+        optimizers.Adam(), comm, shard_optimizer_state=shard).setup(model)
+    opt.update(model, x[:4], t[:4])
+    if comm.rank == 0:
+        model.predictor.b.update_rule.enabled = False
+    with pytest.raises(CollectiveMismatchError, match=re.escape(
+            "MultiNodeOptimizer.update #2: the ranks' optimizers differ (parameters not "
+            "updated: rank 0 has ('/predictor/b',), rank 1 has ())")):
+        opt.update(model, x[:4], t[:4])
+
+
+def test_the_step_tag_follows_the_parameters_updated():
+    model = L.Classifier(L.Linear(3, 2))
+    opt = optimizers.SGD().setup(model)
+    tag = optimizer_agreement.step_tag(opt)
+    model.predictor.disable_update()
+    assert optimizer_agreement.step_tag(opt) != tag
+    model.predictor.enable_update()
+    assert optimizer_agreement.step_tag(opt) == tag
