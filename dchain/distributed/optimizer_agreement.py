@@ -2,9 +2,9 @@
 
 The multi-node optimizer's per-update exchange of sample counts (``StepFlags``) is a checked
 collective whose tag every rank must pass alike. The tag holds the update number and a 24-bit
-fingerprint of the actual optimizer's configuration (its class, hyperparameters and loss
-scale, the parameters whose update is off, and the wrapper's micro_batches and
-backward_passes_per_step), so that a rank whose
+fingerprint of the actual optimizer's configuration (its class, hyperparameters, loss scale
+and hooks, the parameters whose update is off or whose rule has hyperparameters or hooks of
+its own, and the wrapper's micro_batches and backward_passes_per_step), so that a rank whose
 optimizer differs is caught at no extra cost: an extension that changes the learning rate
 registered on rank 0 alone (``ExponentialShift``, ``LinearShift``, a user's), a different
 optimizer, loss scale or number of micro-batches on one rank. Otherwise every rank would apply
@@ -29,21 +29,39 @@ def configuration(actual, named=False, **settings):
     if hyperparam is not None:
         values.update(sorted(hyperparam.get_dict().items()))
     values['loss scale'] = getattr(actual, '_loss_scale', None)
-    values['parameters not updated'] = _not_updated(actual, named)
+    hooks = [name for hooks in (getattr(actual, '_pre_update_hooks', None),
+                                getattr(actual, '_post_update_hooks', None)) if hooks
+             for name in hooks]
+    if hooks:
+        values['hooks'] = tuple(hooks)
+    frozen, own = _rules(actual, named)
+    values['parameters not updated'] = frozen
+    if own:
+        values['update rules set apart'] = own
     return {name: _plain(value) for name, value in values.items()}
 
 
-def _not_updated(actual, named):
-    # a rule disabled on one rank only (disable_update in a rank-local extension) would leave
-    # that parameter behind there, and change the sharded optimizer's slices
+def _rules(actual, named):
+    """The parameters whose update rule is disabled, and those whose rule has hyperparameters
+    or hooks of its own, with them (by path when ``named``, else by position). A rank that
+    froze a parameter or changed one rule alone (in a rank-local extension) would leave that
+    parameter behind, and change the sharded optimizer's slices."""
     target = getattr(actual, 'target', None)
     if target is None:
-        return ()
-    if named:
-        return tuple(path for path, p in target.namedparams()
-                     if p.update_rule is not None and not p.update_rule.enabled)
-    return tuple(i for i, p in enumerate(target.params())
-                 if p.update_rule is not None and not p.update_rule.enabled)
+        return (), ()
+    frozen, own = [], []
+    for key, param in (target.namedparams() if named else enumerate(target.params())):
+        rule = param.update_rule
+        if rule is None:
+            continue
+        if not rule.enabled:
+            frozen.append(key)
+        values = rule.hyperparam.__dict__
+        if len(values) > 1 or rule._pre_update_hooks or rule._post_update_hooks:
+            own.append((key, tuple(sorted((k, _plain(v)) for k, v in values.items()
+                                          if k != '_parent')),
+                        tuple(rule._pre_update_hooks) + tuple(rule._post_update_hooks)))
+    return tuple(frozen), tuple(own)
 
 
 def _plain(value):

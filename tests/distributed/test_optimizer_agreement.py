@@ -11,6 +11,7 @@ from dchain import distributed, optimizers, training
 from dchain.datasets import TupleDataset
 from dchain.distributed import optimizer_agreement
 from dchain.distributed.agreement import CollectiveMismatchError
+from dchain.optimizer_hooks import WeightDecay
 from dchain.training import extensions
 
 
@@ -140,11 +141,43 @@ def test_a_parameter_frozen_on_one_rank_is_caught(shard):
         opt.update(model, x[:4], t[:4])
 
 
-def test_the_step_tag_follows_the_parameters_updated():
+def _rank_local_change(what, model, opt):
+    if what == 'hook':
+        opt.add_hook(WeightDecay(1e-3))
+    elif what == 'rule hyperparameter':
+        model.predictor.W.update_rule.hyperparam.lr = 0.5
+    else:
+        model.predictor.W.update_rule.add_hook(WeightDecay(1e-3))
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize('what,expected', [
+    ('hook', "hooks: rank 0 has ('WeightDecay',), rank 1 has None"),
+    ('rule hyperparameter', "update rules set apart: rank 0 has (('/predictor/W', (('lr', 0.5),)"
+                            ", ()),), rank 1 has None"),
+    ('rule hook', "update rules set apart: rank 0 has (('/predictor/W', (), "
+                  "('WeightDecay',)),), rank 1 has None")])
+def test_a_hook_or_rule_setting_on_one_rank_is_caught(what, expected):
+    comm = _comm_of_two_or_more()
+    x, t = _data(comm)
+    model = L.Classifier(L.Linear(3, 2))
+    opt = distributed.create_multi_node_optimizer(optimizers.SGD(lr=0.1), comm).setup(model)
+    if comm.rank == 0:
+        _rank_local_change(what, model, opt)
+    with pytest.raises(CollectiveMismatchError, match=re.escape(expected)):
+        opt.update(model, x[:4], t[:4])
+
+
+@pytest.mark.parametrize('what', ['frozen', 'hook', 'rule hyperparameter', 'rule hook'])
+def test_the_step_tag_follows_the_hooks_and_the_rules(what):
     model = L.Classifier(L.Linear(3, 2))
     opt = optimizers.SGD().setup(model)
     tag = optimizer_agreement.step_tag(opt)
-    model.predictor.disable_update()
+    if what == 'frozen':
+        model.predictor.disable_update()
+    else:
+        _rank_local_change(what, model, opt)
     assert optimizer_agreement.step_tag(opt) != tag
-    model.predictor.enable_update()
-    assert optimizer_agreement.step_tag(opt) == tag
+    if what == 'frozen':
+        model.predictor.enable_update()
+        assert optimizer_agreement.step_tag(opt) == tag
