@@ -89,6 +89,12 @@ def parse_args(argv=None):
                         help="process each rank's share of a global batch in K micro-batches "
                              'whose gradients add up before one exchange and update (the same '
                              'update, less memory for activations)')
+    parser.add_argument('--shard-optimizer-state', action='store_true',
+                        help="ZeRO stage 1: each rank keeps and updates 1/N of Adam's state "
+                             '(the same updates; snapshots hold the whole state)')
+    parser.add_argument('--overlap', action='store_true',
+                        help='exchange the gradients in buckets during backward (see '
+                             'docs/performance.md for when it helps)')
     parser.add_argument('--allreduce-grad-dtype', choices=('float16', 'float32', 'float64'),
                         default=None, help='exchange the gradients in this dtype (float16: '
                                            'half the bytes)')
@@ -150,8 +156,9 @@ def train(args):
         # train as one process with the same global batch would.
         model = distributed.create_mnbn_model(model, comm)
     model.to_device(device)
-    optimizer = distributed.create_multi_node_optimizer(optimizers.Adam(), comm,
-                                                        micro_batches=args.accumulate)
+    optimizer = distributed.create_multi_node_optimizer(
+        optimizers.Adam(), comm, micro_batches=args.accumulate,
+        shard_optimizer_state=args.shard_optimizer_state, overlap=args.overlap)
     optimizer.setup(model)
     if dchain.config.dtype is dchain.mixed16:
         optimizer.use_fp32_update()

@@ -154,8 +154,9 @@ def leftovers(folder):
 def runs(tmp_path_factory):
     """Jobs shared by the tests, each run once: ``reference(dtype, ranks)`` is the final model
     of an uninterrupted run (``ranks`` None: one process without mpirun);
-    ``interrupted(dtype)`` a 2-rank run that got SIGTERM on every rank early in its second
-    epoch: (output folder, result, seconds from the signal to the end)."""
+    ``interrupted(dtype, *extra)`` a 2-rank run (with the ``extra`` arguments) that got SIGTERM
+    on every rank early in its second epoch: (output folder, result, seconds from the signal
+    to the end)."""
     done = {}
 
     def reference(dtype='float64', ranks=None):
@@ -167,11 +168,11 @@ def runs(tmp_path_factory):
             done[key] = out / 'model.npz'
         return done[key]
 
-    def interrupted(dtype='float64'):
-        key = ('interrupted', dtype)
+    def interrupted(dtype='float64', *extra):
+        key = ('interrupted', dtype) + extra
         if key not in done:
             out = tmp_path_factory.mktemp('interrupted')
-            process = start(_command(2, out, '--resume', 'auto', '--dtype', dtype))
+            process = start(_command(2, out, '--resume', 'auto', '--dtype', dtype, *extra))
             first = out / 'snapshot_iter_{}'.format(EPOCH)
             wait_for(first.is_file, process, first.name)
             ranks = rank_pids(process.pid)
@@ -232,6 +233,19 @@ def test_resume_auto_ends_with_the_uninterrupted_model(runs, tmp_path, dtype, ra
         assert_same_model(out / 'model.npz', runs.reference('float64'), atol=1e-5)
     else:
         assert_same_model(out / 'model.npz', runs.reference('float32', 2), atol=0)
+
+
+@pytest.mark.parametrize('ranks,extra', [(3, ['--shard-optimizer-state']), (1, [])])
+def test_a_sharded_run_resumes_sharded_or_not_at_another_rank_count(
+        runs, tmp_path, ranks, extra):
+    # ZeRO-1: each rank holds a slice of Adam's state; the snapshot holds it whole
+    source, first, _ = runs.interrupted('float64', '--shard-optimizer-state')
+    assert first.returncode == 75, first.stderr
+    out = tmp_path / 'run'
+    shutil.copytree(source, out)
+    result = run(ranks, out, '--resume', 'auto', '--dtype', 'float64', *extra)
+    assert result.returncode == 0, result.stderr
+    assert_same_model(out / 'model.npz', runs.reference('float64'), atol=1e-5)
 
 
 def test_max_restarts_survives_a_rank_killed_once(runs, tmp_path):
