@@ -95,6 +95,26 @@ def converter():
     return _FunctionConverter
 
 
+def call_converter(converter, batch, device):
+    """Call ``converter(batch, device)`` as Chainer's updaters and evaluators do.
+
+    A ``Converter`` (e.g. a function decorated with ``converter()``) gets ``device`` as a
+    Device, or None. Any other callable is a legacy converter, written for integer devices:
+    it gets None, ``-1`` for the CPU, or the GPU's id, so that code such as ``if device < 0``
+    in Chainer programs keeps working.
+
+    Args:
+        converter: the converter.
+        batch (list): the examples.
+        device: None, or anything ``dchain.get_device`` accepts.
+    """
+    if device is not None:
+        device = backend.get_device(device)
+    if isinstance(converter, Converter) or device is None:
+        return converter(batch, device)
+    return converter(batch, getattr(device, 'id', -1))
+
+
 def _is_array(x):
     return isinstance(x, numpy.ndarray) or backend.is_gpu_array(x)
 

@@ -191,3 +191,41 @@ def test_converter_in_an_updater():
 def test_converter_refuses_a_non_callable():
     with pytest.raises(TypeError, match='converter: the decorated object must be callable'):
         dchain.dataset.converter()(3)
+
+
+def test_call_converter_gives_legacy_converters_integer_devices():
+    seen = []
+
+    def legacy(batch, device):
+        seen.append(device)
+        return batch
+
+    @dchain.dataset.converter()
+    def decorated(batch, device):
+        seen.append(device)
+        return batch
+    batch = [numpy.zeros(2, 'f')]
+    for device in ('@numpy', -1, dchain.get_device('@numpy')):
+        assert dchain.dataset.call_converter(legacy, batch, device) is batch
+    dchain.dataset.call_converter(legacy, batch, None)
+    dchain.dataset.call_converter(decorated, batch, -1)
+    dchain.dataset.call_converter(decorated, batch, None)
+    assert seen == [-1, -1, -1, None, dchain.get_device('@numpy'), None]
+
+
+def test_evaluator_calls_a_legacy_converter_with_an_integer_device():
+    from dchain.training.extensions import Evaluator
+    seen = []
+
+    def convert(batch, device):
+        seen.append(device)
+        if device < 0:  # what Chainer programs' own converters test
+            return numpy.stack(batch)
+
+    class Mean(dchain.Link):
+        def __call__(self, x):
+            dchain.report({'mean': float(x.mean())})
+    data = [numpy.full(2, i, 'f') for i in range(4)]
+    iterator = dchain.iterators.SerialIterator(data, 2, repeat=False, shuffle=False)
+    result = Evaluator(iterator, Mean(), converter=convert, device='@numpy').evaluate()
+    assert seen == [-1, -1] and result['mean'] == pytest.approx(1.5)

@@ -4,7 +4,7 @@ import warnings
 
 from dchain import reporter as reporter_module
 from dchain.config import no_backprop_mode, using_config
-from dchain.dataset import concat_examples
+from dchain.dataset import call_converter, concat_examples
 from dchain.training import extension
 
 
@@ -20,7 +20,9 @@ class Evaluator(extension.Extension):
     Args:
         iterator: an Iterator, or a dict of them ('main' is used by ``evaluate``).
         target: a Link, or a dict of them ('main' is called by ``evaluate``).
-        converter: ``converter(batch, device)`` -> arrays.
+        converter: ``converter(batch, device)`` -> arrays; device as a Device for a
+            ``Converter`` (``@dataset.converter()``), as -1 or a GPU id for a plain
+            function, as Chainer's legacy converters expect (see ``call_converter``).
         device: the device given to the converter.
         eval_hook: called with this extension before each evaluation.
         eval_func: called on each batch instead of the 'main' target.
@@ -97,7 +99,7 @@ class Evaluator(extension.Extension):
                 continue  # a rank's share of a short global batch can be empty
             observation = {}
             with reporter_module.report_scope(observation), no_backprop_mode():
-                in_arrays = self.converter(batch, self.device)
+                in_arrays = call_converter(self.converter, batch, self.device)
                 if isinstance(in_arrays, tuple):
                     eval_func(*in_arrays)
                 elif isinstance(in_arrays, dict):

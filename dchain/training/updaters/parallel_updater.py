@@ -4,7 +4,7 @@ import copy
 
 from dchain import backend
 from dchain.config import force_backprop_mode
-from dchain.dataset import concat_examples
+from dchain.dataset import call_converter, concat_examples
 from dchain.training.updaters.standard_updater import StandardUpdater
 
 
@@ -27,7 +27,8 @@ class ParallelUpdater(StandardUpdater):
     Args:
         iterator: an Iterator, or a dict of them with a 'main' one.
         optimizer: an Optimizer set up with the main model, or a dict with a 'main' one.
-        converter: ``converter(examples, device)`` -> arrays, applied to each part.
+        converter: ``converter(examples, device)`` -> arrays, applied to each part
+            (called as ``dataset.call_converter`` does).
         models (dict): the models by name, the 'main' one being the optimizer's target; when
             None, the main model is copied (``copy.deepcopy``) for every other device.
         devices (dict): the device of each model by name ('main' required), e.g.
@@ -91,7 +92,7 @@ class ParallelUpdater(StandardUpdater):
         iterator = self._iterators['main']
         batch = iterator.next()
         n = len(self._models)
-        parts = {name: self.converter(batch[i::n], self._devices[name])
+        parts = {name: call_converter(self.converter, batch[i::n], self._devices[name])
                  for i, name in enumerate(self._models)}
         losses = []
         for name, model in self._models.items():

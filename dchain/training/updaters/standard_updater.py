@@ -1,6 +1,6 @@
 """StandardUpdater: one mini-batch, one optimizer step per iteration."""
 from dchain import backend
-from dchain.dataset import concat_examples
+from dchain.dataset import call_converter, concat_examples
 from dchain.training.updater import Updater
 
 
@@ -16,7 +16,9 @@ class StandardUpdater(Updater):
         optimizer: an Optimizer, or a dict of them by name. ``update_core`` steps the one
             named 'main'; an updater that overrides ``update_core`` (a GAN's, say) may name
             them as it likes, e.g. ``{'gen': ..., 'dis': ...}``.
-        converter: ``converter(batch, device)`` -> arrays.
+        converter: ``converter(batch, device)`` -> arrays; device as a Device for a
+            ``Converter`` (``@dataset.converter()``), as -1 or a GPU id for a plain
+            function, as Chainer's legacy converters expect (see ``call_converter``).
         device: where the models go and, unless ``input_device`` is given, the input arrays
             ('@numpy', '@cupy:0', -1, 0, a Device); None leaves the models where they are and
             lets the converter keep arrays on the host.
@@ -109,7 +111,7 @@ class StandardUpdater(Updater):
         """Read a batch, convert it and let the 'main' optimizer take one step."""
         iterator = self._iterators['main']
         batch = iterator.next()
-        in_arrays = self.converter(batch, self.input_device)
+        in_arrays = call_converter(self.converter, batch, self.input_device)
         optimizer = self._optimizers.get('main')
         if optimizer is None:
             raise KeyError("StandardUpdater.update_core: steps the optimizer named 'main', and "
