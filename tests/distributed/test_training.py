@@ -141,6 +141,40 @@ def test_evaluator_weights_uneven_shards():
     assert result['main/accuracy'] == pytest.approx(expected_accuracy, rel=1e-12)
 
 
+class _OwnLoopEvaluator(extensions.Evaluator):
+    """An Evaluator with its own evaluate() and no iterator, as Chainer programs write (a BLEU
+    evaluator over its own data)."""
+
+    def __init__(self, model, values):
+        super().__init__({'main': None}, model)
+        self.values = values
+        self.calls = 0
+
+    def evaluate(self):
+        self.calls += 1
+        observation = {}
+        with dchain.reporter.report_scope(observation):
+            dchain.report(self.values, self.get_target('main'))
+        return observation
+
+
+@pytest.mark.mpi
+def test_evaluator_with_its_own_evaluate_is_averaged_over_ranks():
+    comm = distributed.create_communicator('mpi')
+    # the last rank alone reports 'extra'; 'score' is rank + 1 everywhere
+    values = {'score': float(comm.rank + 1)}
+    if comm.rank == comm.size - 1:
+        values['extra'] = 7.0
+    evaluator = _OwnLoopEvaluator(make_model(), values)
+    evaluator.name = 'validation'
+    evaluator = distributed.create_multi_node_evaluator(evaluator, comm)
+    result = evaluator()
+    assert evaluator.calls == 1
+    assert result == {'validation/main/score': pytest.approx((comm.size + 1) / 2),
+                      'validation/main/extra': 7.0}
+    evaluator.finalize()  # no iterator to finalize: nothing fails
+
+
 def make_trainer(comm, out, dataset, stop=8):
     model = make_model()
     opt = distributed.create_multi_node_optimizer(optimizers.Adam(alpha=0.01), comm)
