@@ -103,8 +103,10 @@ numpy.testing.assert_allclose(y.array, y_whole.array, rtol=1e-5, atol=1e-5)
 numpy.testing.assert_allclose(conv.W.grad, comm.size * W_whole.grad[rows][:, channels],
                               rtol=1e-4, atol=1e-4)
 numpy.testing.assert_allclose(x.grad, comm.size * gx, rtol=1e-4, atol=1e-4)
-print(json.dumps({'rank': comm.rank, 'W': list(conv.W.shape),
-                  'channels': [int(c) for c in channels], 'y': list(y.shape)}))
+summary = comm.gather_obj({'W': list(conv.W.shape), 'channels': [int(c) for c in channels],
+                           'y': list(y.shape)})
+if comm.rank == 0:
+    print(json.dumps(summary))
 '''
 
 _INIT = '            self._in_channel_size, self._out_channel_size, *args, **kwargs)\n'
@@ -157,8 +159,7 @@ def test_parallel_convolution_equals_the_whole_layer(tmp_path, channels):
     (folder / 'check_parallel.py').write_text(port_source(CHECK_PARALLEL))
     stdout = check(run_program('chainermn/parallel_convolution/check_parallel.py',
                                [str(c) for c in channels], tmp_path=tmp_path, n=2))
-    ranks = sorted((json.loads(line) for line in stdout.splitlines() if line.startswith('{')),
-                   key=lambda entry: entry['rank'])
+    ranks = json.loads([line for line in stdout.splitlines() if line.startswith('[')][-1])
     in_channels, out_channels = channels
     # rank r convolves input channels r, r + 2, ... into its share of the output channels
     assert [r['channels'] for r in ranks] == [list(range(in_channels))[r::2] for r in (0, 1)]
