@@ -29,7 +29,7 @@ FIELDS = ('operation', 'call', 'dtype', 'count', 'root', 'reduction', 'tag', 'ne
           'next_count')
 OPERATIONS = ('allreduce', 'allreduce_deterministic', 'bcast', 'bcast_obj', 'gather_obj',
               'allgather_obj', 'allreduce_obj', 'barrier', 'split', 'scatter_dataset',
-              'check_same', 'exit')
+              'check_same', 'exit', 'alltoall', 'scatter')
 REDUCTIONS = ('sum', 'mean', 'max', 'min')
 _OBJECT = 1000   # the dtype code of a pickled Python object
 # Tags of dchain's own object collectives: two different ones met on two ranks (a rank

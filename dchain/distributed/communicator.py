@@ -15,6 +15,7 @@ import numpy
 
 from dchain import backend
 from dchain.distributed import agreement, watchdog
+from dchain.distributed.array_collectives import ArrayCollectives
 
 _CHUNK = 1 << 30  # bytes per message: MPI counts are 32-bit, so >2 GiB objects go in pieces
 _OPS = ('sum', 'mean', 'max', 'min')
@@ -36,12 +37,13 @@ def _check_array(operation, x):
                         'arrays'.format(operation, x.dtype))
 
 
-class CommunicatorBase:
+class CommunicatorBase(ArrayCollectives):
     """The interface shared by every communicator (ChainerMN's names).
 
     Attributes: ``rank``, ``size`` (all processes), ``intra_rank``, ``intra_size`` (on this
     node), ``inter_rank``, ``inter_size`` (node index and count), ``mpi_comm`` (the mpi4py
-    communicator, or None for 'single').
+    communicator, or None for 'single'). Collectives on arrays of any shape (``allgather``,
+    ``alltoall``, ``gather``, ``scatter``): ``array_collectives.ArrayCollectives``.
     """
 
     name = None

@@ -30,6 +30,27 @@ from dchain.optimizer import work_dtype
 from dchain.variable import Parameter
 
 
+def _not_shardable(actual, named):
+    """Why the update rules of ``named`` (path, parameter) cannot be sharded (fused)."""
+    first = named[0][1].update_rule
+    for path, param in named:
+        rule = param.update_rule
+        if rule._use_fp32_update and param.data.dtype == numpy.float16:
+            return ('{} is float16 with float32 master copies (use_fp32_update, as mixed16 '
+                    'makes them), which are not sharded; use the unsharded optimizer or '
+                    'float32 parameters'.format(path))
+        if rule._pre_update_hooks or rule._post_update_hooks:
+            return '{} has update-rule hooks ({}); remove them'.format(path, ', '.join(
+                list(rule._pre_update_hooks) + list(rule._post_update_hooks)))
+        if rule.hyperparam._parent is not actual.hyperparam or \
+                len(rule.hyperparam.__dict__) != 1:
+            return '{} has hyperparameters of its own; set them on the optimizer'.format(path)
+        if type(rule) is not type(first) or rule.t != first.t:
+            return '{} has another update rule or step count than {}'.format(path, named[0][0])
+    return ('{} cannot update flat buffers (no update_arrays); use the unsharded '
+            'optimizer'.format(type(first).__name__))
+
+
 class ShardedState:
     """The parts of the flat parameters, gradients and optimizer state this rank owns."""
 
@@ -54,8 +75,7 @@ class ShardedState:
             raise ValueError('{}: needs parameters of one float dtype, got {}'.format(
                 label, sorted({str(p.data.dtype) for p in params})))
         if not actual._rules_fusable(params):
-            raise ValueError('{}: needs one update rule class with update_arrays, the same '
-                             'step count and no rule-level hooks or hyperparameters'.format(label))
+            raise ValueError('{}: {}'.format(label, _not_shardable(actual, named)))
         self.optimizer = optimizer
         self.paths = [path for path, _ in named]
         saved_states = [p.update_rule.state for p in params]  # from a loaded snapshot

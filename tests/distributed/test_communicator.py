@@ -123,3 +123,41 @@ def test_errors(comm):
     with pytest.raises(ValueError, match=r'gather_obj: root must be a rank in \[0, {}\), '
                                          'got -1'.format(comm.size)):
         comm.gather_obj(1, root=-1)
+
+
+def test_array_collectives_of_any_shape(comm):
+    # ChainerMN's comm.allgather, alltoall, gather and scatter: rank r's arrays have r + 1 rows
+    def mine(rank, to=0):
+        return numpy.full((rank + 1, 2), 10 * rank + to, numpy.float32)
+    gathered = comm.allgather(mine(comm.rank))
+    assert isinstance(gathered, tuple) and len(gathered) == comm.size
+    for rank, y in enumerate(gathered):
+        numpy.testing.assert_array_equal(y, mine(rank))
+    received = comm.alltoall([mine(comm.rank, to) for to in range(comm.size)])
+    for rank, y in enumerate(received):
+        numpy.testing.assert_array_equal(y, mine(rank, comm.rank))
+    root = comm.size - 1
+    gathered = comm.gather(mine(comm.rank), root=root)
+    if comm.rank == root:
+        assert [y.shape for y in gathered] == [(r + 1, 2) for r in range(comm.size)]
+        numpy.testing.assert_array_equal(gathered[0], mine(0))
+    else:
+        assert gathered is None
+    pieces = [numpy.arange(r + 2, dtype=numpy.int64) * r for r in range(comm.size)]
+    numpy.testing.assert_array_equal(
+        comm.scatter(pieces if comm.rank == root else None, root=root), pieces[comm.rank])
+    # an array whose first axis is the rank
+    stacked = numpy.arange(comm.size * 3, dtype=numpy.float64).reshape(comm.size, 3)
+    numpy.testing.assert_array_equal(comm.scatter(stacked if comm.rank == 0 else None),
+                                     stacked[comm.rank])
+
+
+def test_array_collectives_errors(comm):
+    with pytest.raises(TypeError, match='allgather: x must be a numpy or cupy array, got list'):
+        comm.allgather([1, 2])
+    with pytest.raises(ValueError, match=r'alltoall: xs must hold comm.size \({}\) arrays, one '
+                                         r'per rank, got {}'.format(comm.size, comm.size + 1)):
+        comm.alltoall([numpy.zeros(1)] * (comm.size + 1))
+    with pytest.raises(ValueError, match=r'scatter: root must be a rank in \[0, {}\), got '
+                                         '{}'.format(comm.size, comm.size)):
+        comm.scatter(None, root=comm.size)

@@ -33,6 +33,21 @@ def test_single_collectives_return_inputs():
     assert comm.split(0, 0).size == 1
 
 
+def test_single_array_collectives():
+    # ChainerMN's comm.allgather, alltoall, gather and scatter on one process
+    comm = distributed.create_communicator('single')
+    x = numpy.arange(6, dtype=numpy.float32).reshape(2, 3)
+    for result in (comm.allgather(x), comm.alltoall([x]), comm.gather(x)):
+        assert isinstance(result, tuple) and len(result) == 1
+        numpy.testing.assert_array_equal(result[0], x)
+    numpy.testing.assert_array_equal(comm.scatter([x]), x)
+    numpy.testing.assert_array_equal(comm.scatter(x[None]), x)
+    with pytest.raises(ValueError, match=r'scatter: xs must hold comm.size \(1\) arrays'):
+        comm.scatter([x, x])
+    with pytest.raises(TypeError, match='gather: x must be a numpy or cupy array, got int'):
+        comm.gather(3)
+
+
 def test_unknown_name():
     with pytest.raises(ValueError, match="create_communicator: communicator_name must be one "
                                          "of .*got 'bogus'"):

@@ -93,6 +93,22 @@ def test_different_roots_and_reductions(tmp_path):
                                    "with 'max'")
 
 
+def test_array_collectives_of_chainermn(tmp_path):
+    """comm.scatter and comm.alltoall (built on point-to-point messages) are checked too."""
+    stderr = run_job(tmp_path, '''
+        comm.scatter([numpy.ones(2)] * comm.size, root=comm.rank)
+        ''')
+    assert_every_rank_says(stderr, 'scatter #1: rank 0 names root 0, rank 1 names root 1')
+    stderr = run_job(tmp_path, '''
+        if comm.rank == 0:
+            comm.alltoall([numpy.ones(2)] * comm.size)
+        else:
+            comm.scatter(None)
+        ''')
+    assert_every_rank_says(stderr, 'collective #1: rank 0 calls alltoall, rank 1 calls '
+                                   'scatter')
+
+
 def test_a_rank_that_skips_an_update(tmp_path):
     """The skipping rank ends its loop one update early: its exit meets the other rank's
     last update."""

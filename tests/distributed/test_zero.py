@@ -2,6 +2,7 @@
 of the state per rank, and snapshots with the whole state in Chainer's layout, written by rank
 0 alone, that resume sharded and unsharded. MPI tests pass at any number of ranks."""
 import io
+import re
 
 import numpy
 import pytest
@@ -122,6 +123,32 @@ def test_hooks_and_other_dtypes_are_refused():
     optimizer.add_hook(optimizer_hooks.GradientClipping(1.0))
     x = numpy.zeros((2, 5), numpy.float32)
     with pytest.raises(ValueError, match='optimizer hooks need whole gradients'):
+        optimizer.update(model, x, numpy.zeros(2, numpy.int32))
+
+
+def _master_copies(model, optimizer):
+    model.to_device('@numpy')
+    for param in model.params():
+        param.data = param.data.astype(numpy.float16)
+    optimizer.use_fp32_update()
+
+
+@pytest.mark.parametrize('change,message', [
+    (_master_copies, '/predictor/l1/W is float16 with float32 master copies (use_fp32_update, '
+                     'as mixed16 makes them), which are not sharded'),
+    (lambda model, _: model.predictor.l2.b.update_rule.add_hook(
+        optimizer_hooks.WeightDecay(0.1)),
+     "/predictor/l2/b has update-rule hooks (WeightDecay); remove them"),
+    (lambda model, _: setattr(model.predictor.l1.b.update_rule.hyperparam, 'lr', 0.1),
+     '/predictor/l1/b has hyperparameters of its own; set them on the optimizer')])
+def test_update_rules_that_cannot_be_sharded_are_named(change, message):
+    comm = distributed.create_communicator('single')
+    model, optimizer = make(comm, 'SGD', True)
+    change(model, optimizer)
+    dtype = model.predictor.l1.W.dtype
+    x = numpy.zeros((2, 5), dtype)
+    with pytest.raises(ValueError, match=re.escape(
+            'create_multi_node_optimizer(shard_optimizer_state=True): ' + message)):
         optimizer.update(model, x, numpy.zeros(2, numpy.int32))
 
 

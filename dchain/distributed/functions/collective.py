@@ -4,37 +4,13 @@ forward and backward: their backward passes communicate too."""
 import numpy
 
 from dchain import backend
+from dchain.distributed.array_collectives import on_device_of as _like
 from dchain.function_node import FunctionNode
 from dchain.variable import Variable
 
 
-def _like(array, reference):
-    """``array`` (from the host) on the device of ``reference``."""
-    if backend.is_gpu_array(reference):
-        with reference.device:
-            return backend.get_array_module(reference).asarray(array)
-    return backend.to_cpu(array)
-
-
-def allgather_arrays(comm, x):
-    """Every rank's array (shapes may differ), on every rank, on ``x``'s device."""
-    return tuple(_like(y, x) for y in comm.allgather_obj(backend.to_cpu(x)))
-
-
-def alltoall_arrays(comm, xs):
-    """Give ``xs[r]`` to rank ``r``; returns the arrays each rank gave this one, by rank.
-    Pairwise exchanges, ``size - 1`` steps of one send and one receive each."""
-    ys = [None] * comm.size
-    ys[comm.rank] = xs[comm.rank]
-    for step in range(1, comm.size):
-        dest = (comm.rank + step) % comm.size
-        source = (comm.rank - step) % comm.size
-        ys[source] = _like(comm.sendrecv(xs[dest], dest, source), xs[dest])
-    return tuple(ys)
-
-
 def _check_comm(function, comm):
-    for name in ('rank', 'size', 'allgather_obj', 'bcast', 'allreduce'):
+    for name in ('rank', 'size', 'allgather', 'alltoall', 'bcast', 'allreduce'):
         if not hasattr(comm, name):
             raise TypeError('{}: comm must be a communicator (distributed.create_communicator), '
                             'got {}'.format(function, type(comm).__name__))
@@ -55,7 +31,7 @@ class AllGather(FunctionNode):
 
     def forward(self, inputs):
         x, = inputs
-        ys = allgather_arrays(self.comm, x)
+        ys = self.comm.allgather(x)
         self._shapes = [y.shape for y in ys]
         return ys
 
@@ -65,7 +41,7 @@ class AllGather(FunctionNode):
         # the gradient of rank r's copy of my x is on rank r: send each its share, then sum
         gys = [xp.zeros(shape, x.dtype) if g is None else g.array
                for g, shape in zip(grad_outputs, self._shapes)]
-        gxs = alltoall_arrays(self.comm, gys)
+        gxs = self.comm.alltoall(gys)
         gx = gxs[0].copy()
         for g in gxs[1:]:
             gx += g
@@ -79,7 +55,7 @@ class AllToAll(FunctionNode):
         self.comm = comm
 
     def forward(self, inputs):
-        ys = alltoall_arrays(self.comm, inputs)
+        ys = self.comm.alltoall(inputs)
         self._specs = [(y.shape, y.dtype) for y in ys]
         return ys
 
@@ -87,7 +63,7 @@ class AllToAll(FunctionNode):
         xp = backend.get_array_module(*[x.array for x in self.inputs])
         gys = [xp.zeros(shape, dtype) if g is None else g.array
                for g, (shape, dtype) in zip(grad_outputs, self._specs)]
-        return alltoall_arrays(self.comm, gys)
+        return self.comm.alltoall(gys)
 
 
 class Bcast(FunctionNode):
