@@ -175,3 +175,23 @@ def check(result):
     assert result.returncode == 0, 'exit {}\n--- stdout\n{}\n--- stderr\n{}'.format(
         result.returncode, result.stdout[-6000:], result.stderr[-6000:])
     return result.stdout
+
+
+def make_images(root, count, size):
+    """Write ``count`` RGB PNG files of two classes (bright top or bright left, with noise)
+    into ``root``; returns the list of ``path label`` lines (the image programs' format)."""
+    import numpy
+    from PIL import Image
+    rng = numpy.random.RandomState(0)
+    lines = []
+    for i in range(count):
+        label = i % 2
+        image = rng.randint(0, 64, (size, size, 3))
+        if label:
+            image[:size // 2] += 160
+        else:
+            image[:, :size // 2] += 160
+        name = 'image{}.png'.format(i)
+        Image.fromarray(image.astype(numpy.uint8)).save(os.path.join(root, name))
+        lines.append('{} {}\n'.format(name, label))
+    return lines

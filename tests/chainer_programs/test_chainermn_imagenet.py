@@ -23,7 +23,7 @@ import os
 import numpy
 import pytest
 
-from porting import PROGRAMS, check, mpirun_path, port_tree, run_program
+from porting import PROGRAMS, check, make_images, mpirun_path, port_tree, run_program
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(mpirun_path() is None, reason='needs mpirun')]
@@ -31,25 +31,6 @@ pytestmark = [pytest.mark.slow,
 _CPU = (('    if not chainer.cuda.available:\n', '    if False:\n'),
         ('    device = comm.intra_rank\n', '    device = -1\n'),
         ('    model.to_gpu()\n', '    model.to_device(device)\n'))
-
-
-def _make_images(root, count, size):
-    """``count`` RGB PNG files of two classes (bright top or bright left, with noise) and the
-    list of ``path label`` lines."""
-    from PIL import Image
-    rng = numpy.random.RandomState(0)
-    lines = []
-    for i in range(count):
-        label = i % 2
-        image = rng.randint(0, 64, (size, size, 3))
-        if label:
-            image[:size // 2] += 160
-        else:
-            image[:, :size // 2] += 160
-        name = 'image{}.png'.format(i)
-        Image.fromarray(image.astype(numpy.uint8)).save(os.path.join(root, name))
-        lines.append('{} {}\n'.format(name, label))
-    return lines
 
 
 def test_compute_mean_and_train_imagenet(tmp_path):
@@ -65,7 +46,7 @@ def test_compute_mean_and_train_imagenet(tmp_path):
 
     images = tmp_path / 'images'
     images.mkdir()
-    lines = _make_images(str(images), 12, 232)  # NIN crops 227x227 at random offsets
+    lines = make_images(str(images), 12, 232)  # NIN crops 227x227 at random offsets
     (tmp_path / 'train.txt').write_text(''.join(lines[:8]))
     (tmp_path / 'val.txt').write_text(''.join(lines[8:]))
     train, val, mean = (str(tmp_path / name) for name in ('train.txt', 'val.txt', 'mean.npy'))

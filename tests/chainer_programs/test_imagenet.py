@@ -7,7 +7,7 @@ import os
 import numpy
 import pytest
 
-from porting import PROGRAMS, check, port_tree, run_program
+from porting import PROGRAMS, check, make_images, port_tree, run_program
 
 pytestmark = pytest.mark.slow
 
@@ -66,30 +66,11 @@ def test_each_model_takes_a_training_step(tmp_path, arch):
     assert result['changed'] == result['params'] > 10
 
 
-def _make_images(root, count, size):
-    """``count`` RGB PNG files of two classes (bright top or bright left, with noise) and the
-    list of ``path label`` lines."""
-    from PIL import Image
-    rng = numpy.random.RandomState(0)
-    lines = []
-    for i in range(count):
-        label = i % 2
-        image = rng.randint(0, 64, (size, size, 3))
-        if label:
-            image[:size // 2] += 160
-        else:
-            image[:, :size // 2] += 160
-        name = 'image{}.png'.format(i)
-        Image.fromarray(image.astype(numpy.uint8)).save(os.path.join(root, name))
-        lines.append('{} {}\n'.format(name, label))
-    return lines
-
-
 def test_compute_mean_and_train_imagenet(tmp_path):
     pytest.importorskip('PIL')
     images = tmp_path / 'images'
     images.mkdir()
-    lines = _make_images(str(images), 6, 232)  # NIN crops 227x227 at random offsets
+    lines = make_images(str(images), 6, 232)  # NIN crops 227x227 at random offsets
     (tmp_path / 'train.txt').write_text(''.join(lines[:4]))
     (tmp_path / 'val.txt').write_text(''.join(lines[4:]))
     train, val, mean = (str(tmp_path / name) for name in ('train.txt', 'val.txt', 'mean.npy'))
